@@ -1,0 +1,21 @@
+"""spinml: customised synthetic training data under object-level privacy control.
+
+The device side (:class:`Sanitizer`) turns private references into a
+:class:`SanitizedSet` according to a :class:`SharingPolicy`; only that set
+crosses to the server side.
+"""
+
+from spinml.data import ReferenceSet, SanitizedSet, SyntheticSet
+from spinml.policy import Level, SharingPolicy
+from spinml.sanitize import Sanitizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Level",
+    "SharingPolicy",
+    "ReferenceSet",
+    "SanitizedSet",
+    "SyntheticSet",
+    "Sanitizer",
+]

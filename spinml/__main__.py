@@ -1,0 +1,5 @@
+import sys
+
+from spinml.cli import main
+
+sys.exit(main())

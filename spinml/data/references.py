@@ -1,0 +1,164 @@
+"""The user's private reference images: pixels, task label and object segments.
+
+A :class:`ReferenceSet` never leaves the device. Only the
+:class:`~spinml.Sanitizer` reads it, and what it produces, a
+:class:`~spinml.SanitizedSet`, is the one thing that may be uploaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spinml.data.imageio import to_rgb
+from spinml.policy import check_label
+
+__all__ = ["BACKGROUND", "Segment", "ReferenceImage", "ReferenceSet", "labelled_arrays"]
+
+BACKGROUND = "background"
+"""Label of the background object: the image minus every other object."""
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """One object of an image: its label and a boolean ``H x W`` mask."""
+
+    label: str
+    mask: np.ndarray
+
+    def __post_init__(self) -> None:
+        check_label(self.label)
+        mask = np.asarray(self.mask)
+        if mask.ndim != 2:
+            raise ValueError(f"mask of {self.label!r}: expected H x W, got shape {mask.shape}")
+        if mask.dtype != bool:
+            if not np.isin(mask, (0, 1, 255)).all():
+                raise ValueError(f"mask of {self.label!r}: expected booleans or 0/1/255 values")
+            mask = mask > 0
+        object.__setattr__(self, "mask", np.ascontiguousarray(mask))
+
+    @property
+    def area(self) -> int:
+        """Number of pixels inside the mask."""
+        return int(self.mask.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceImage:
+    """A private image: RGB uint8 pixels, its task label and its object segments.
+
+    ``name`` identifies the image in error messages (usually its file path).
+    Every mask has the image's size and is non-empty; labels are unique.
+    """
+
+    image: np.ndarray
+    label: str
+    segments: tuple[Segment, ...] = ()
+    name: str = "image"
+
+    def __post_init__(self) -> None:
+        image = to_rgb(self.image, name=f"image {self.name}")
+        object.__setattr__(self, "image", image)
+        if not isinstance(self.label, str) or not self.label:
+            raise ValueError(f"image {self.name}: task label must be a non-empty string")
+        segments = tuple(self.segments)
+        seen: set[str] = set()
+        for seg in segments:
+            if not isinstance(seg, Segment):
+                raise TypeError(f"image {self.name}: segments must be Segment objects")
+            if seg.mask.shape != image.shape[:2]:
+                raise ValueError(
+                    f"image {self.name}: mask of {seg.label!r} is {seg.mask.shape[1]}x"
+                    f"{seg.mask.shape[0]}, the image is {image.shape[1]}x{image.shape[0]}"
+                )
+            if not seg.mask.any():
+                raise ValueError(f"image {self.name}: mask of {seg.label!r} is empty")
+            if seg.label in seen:
+                raise ValueError(f"image {self.name}: object {seg.label!r} appears twice")
+            seen.add(seg.label)
+        object.__setattr__(self, "segments", segments)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(height, width)`` in pixels."""
+        return self.image.shape[0], self.image.shape[1]
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        """Labels of the segments."""
+        return tuple(s.label for s in self.segments)
+
+    def mask(self, label: str) -> np.ndarray:
+        """The mask of object ``label``; ``"background"`` defaults to the complement."""
+        for seg in self.segments:
+            if seg.label == label:
+                return seg.mask
+        if label == BACKGROUND:
+            others = np.zeros(self.size, dtype=bool)
+            for seg in self.segments:
+                others |= seg.mask
+            return ~others
+        raise KeyError(f"image {self.name} has no object {label!r} (it has {self.objects})")
+
+
+def labelled_arrays(
+    images: Sequence[np.ndarray], labels: Sequence[str], classes: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stack images of one size into ``(N, H, W, 3)`` uint8 and labels into int64 indices."""
+    if not images:
+        raise ValueError("no images to stack")
+    shapes = {im.shape for im in images}
+    if len(shapes) != 1:
+        raise ValueError(f"images have different sizes {sorted(shapes)}: resize them first")
+    index = {c: i for i, c in enumerate(classes)}
+    return np.stack(images), np.array([index[lab] for lab in labels], dtype=np.int64)
+
+
+@dataclass(eq=False)
+class ReferenceSet:
+    """The user's private images. ``classes`` lists the task's labels in order."""
+
+    images: list[ReferenceImage]
+    classes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        self.images = list(self.images)
+        for im in self.images:
+            if not isinstance(im, ReferenceImage):
+                raise TypeError("ReferenceSet holds ReferenceImage objects")
+        found = tuple(dict.fromkeys(im.label for im in self.images))
+        self.classes = tuple(self.classes) or tuple(sorted(found))
+        unknown = set(found) - set(self.classes)
+        if unknown:
+            raise ValueError(f"images have labels {sorted(unknown)} not in classes {self.classes}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __iter__(self) -> Iterator[ReferenceImage]:
+        return iter(self.images)
+
+    def __getitem__(self, index: int) -> ReferenceImage:
+        return self.images[index]
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        """Every object label present, plus ``"background"``, in first-seen order."""
+        labels = [s.label for im in self.images for s in im.segments]
+        return tuple(dict.fromkeys([*labels, BACKGROUND]))
+
+    @property
+    def labels(self) -> list[str]:
+        return [im.label for im in self.images]
+
+    def subset(self, indices: Iterable[int]) -> ReferenceSet:
+        return ReferenceSet([self.images[i] for i in indices], classes=self.classes)
+
+    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)``: images ``(N, H, W, 3)`` uint8 and class indices into ``classes``."""
+        return labelled_arrays([im.image for im in self.images], self.labels, self.classes)
+
+    def __repr__(self) -> str:
+        return f"ReferenceSet({len(self)} images, classes={list(self.classes)})"

@@ -1,0 +1,156 @@
+"""Generated training data: composed images with labels and provenance.
+
+Each :class:`SyntheticImage` keeps, where the generator made them, the
+per-object parts it was composed from (foreground, background, mask) and a
+provenance record (scheme, seed, prompt, adapter or condition, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spinml.data.atomic import atomic_dir
+from spinml.data.imageio import encode_png, read_image, read_mask, to_rgb
+from spinml.data.manifest import read_manifest, safe_path, write_manifest
+from spinml.data.references import labelled_arrays
+
+__all__ = ["SyntheticImage", "SyntheticSet"]
+
+_FORMAT = "spinml.synthetic"
+_VERSION = 1
+_PARTS = ("image", "foreground", "background", "mask")
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticImage:
+    """A generated image, its class label, optional parts and its provenance."""
+
+    image: np.ndarray
+    label: str
+    foreground: np.ndarray | None = None
+    background: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        image = to_rgb(self.image, name="synthetic image")
+        object.__setattr__(self, "image", image)
+        for part in ("foreground", "background"):
+            value = getattr(self, part)
+            if value is not None:
+                value = to_rgb(value, name=f"synthetic {part}")
+                if value.shape != image.shape:
+                    raise ValueError(f"synthetic {part} is {value.shape}, image is {image.shape}")
+                object.__setattr__(self, part, value)
+        if self.mask is not None:
+            mask = np.asarray(self.mask, dtype=bool)
+            if mask.shape != image.shape[:2]:
+                raise ValueError(f"synthetic mask is {mask.shape}, image is {image.shape[:2]}")
+            object.__setattr__(self, "mask", mask)
+
+
+class SyntheticSet:
+    """A labelled synthetic training set.
+
+    ``save(dir)`` writes ``manifest.json`` plus
+    ``{image,foreground,background,mask}/<class>/<index>.png``, the layout of
+    the SpinML artifact's ``synthetic/{scheme}/`` folders.
+    """
+
+    def __init__(self, images: Sequence[SyntheticImage], classes: Sequence[str] = ()) -> None:
+        self.images = list(images)
+        for im in self.images:
+            if not isinstance(im, SyntheticImage):
+                raise TypeError("SyntheticSet holds SyntheticImage objects")
+        found = tuple(dict.fromkeys(im.label for im in self.images))
+        self.classes = tuple(classes) or tuple(sorted(found))
+        unknown = set(found) - set(self.classes)
+        if unknown:
+            raise ValueError(f"images have labels {sorted(unknown)} not in classes {self.classes}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __iter__(self) -> Iterator[SyntheticImage]:
+        return iter(self.images)
+
+    def __getitem__(self, index: int) -> SyntheticImage:
+        return self.images[index]
+
+    @property
+    def labels(self) -> list[str]:
+        return [im.label for im in self.images]
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """Distinct ``provenance["scheme"]`` values, in first-seen order."""
+        return tuple(dict.fromkeys(str(im.provenance.get("scheme")) for im in self.images))
+
+    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)``: images ``(N, H, W, 3)`` uint8 and class indices into ``classes``."""
+        return labelled_arrays([im.image for im in self.images], self.labels, self.classes)
+
+    def mix(self, other: SyntheticSet, alpha: float, seed: int = 0) -> SyntheticSet:
+        """The paper's mixing: a set of ``len(self)`` images, a fraction ``alpha``
+        drawn with replacement from ``other`` (e.g. ``L0_L0``) and the rest
+        drawn with replacement from ``self``.
+
+        ``round(alpha * n)`` images come from ``other``; ``alpha`` is in [0, 1].
+        """
+        if not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+        if set(other.classes) != set(self.classes):
+            raise ValueError(f"cannot mix classes {self.classes} with {other.classes}")
+        if not len(self) or (alpha > 0 and not len(other)):
+            raise ValueError("cannot mix an empty SyntheticSet")
+        rng = np.random.default_rng(seed)
+        n = len(self)
+        n_other = int(round(alpha * n))
+        picks = [other.images[i] for i in rng.integers(0, len(other), n_other)] if n_other else []
+        picks += [self.images[i] for i in rng.integers(0, n, n - n_other)]
+        return SyntheticSet(picks, classes=self.classes)
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        folder = Path(folder)
+        with atomic_dir(folder, overwrite=overwrite) as tmp:
+            entries = []
+            for i, im in enumerate(self.images):
+                entry: dict[str, Any] = {"label": im.label, "provenance": im.provenance}
+                for part in _PARTS:
+                    array = getattr(im, part)
+                    if array is None:
+                        continue
+                    rel = f"{part}/{im.label}/{i:06d}.png"
+                    (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (tmp / rel).write_bytes(encode_png(array))
+                    entry[part] = rel
+                entries.append(entry)
+            write_manifest(tmp, _FORMAT, _VERSION, {"classes": list(self.classes),
+                                                    "images": entries})
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SyntheticSet:
+        folder = Path(folder)
+        data = read_manifest(folder, _FORMAT, (_VERSION,))
+        manifest = folder / "manifest.json"
+        readers = {"image": read_image, "foreground": read_image, "background": read_image,
+                   "mask": read_mask}
+        try:
+            images = []
+            for entry in data["images"]:
+                parts = {p: readers[p](safe_path(folder, entry[p], manifest=manifest))
+                         for p in _PARTS if p in entry}
+                images.append(SyntheticImage(label=entry["label"],
+                                             provenance=dict(entry.get("provenance", {})), **parts))
+            return cls(images, classes=data["classes"])
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"manifest {manifest} is missing or has a bad entry: {err}") from None
+
+    def __repr__(self) -> str:
+        return f"SyntheticSet({len(self)} images, classes={list(self.classes)})"

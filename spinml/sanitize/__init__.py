@@ -1,0 +1,17 @@
+"""The device side: segmenters, L1 feature extractors and the Sanitizer."""
+
+from spinml.sanitize.features import FEATURES, Canny, FeatureExtractor, get_feature_extractor
+from spinml.sanitize.sanitizer import Sanitizer, segment_on_black
+from spinml.sanitize.segmenters import GivenMasks, Segmenter, SuperpixelSegmenter
+
+__all__ = [
+    "Sanitizer",
+    "segment_on_black",
+    "Segmenter",
+    "GivenMasks",
+    "SuperpixelSegmenter",
+    "FeatureExtractor",
+    "Canny",
+    "FEATURES",
+    "get_feature_extractor",
+]

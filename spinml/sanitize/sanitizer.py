@@ -1,0 +1,153 @@
+"""The device side of SpinML: turn private references into the upload.
+
+For every reference image the :class:`Sanitizer` splits the image into objects
+(its segmenter), gives each object the level its policy says, and keeps only
+what that level allows (see :mod:`spinml.data.sanitized`):
+
+- ``L0``: the label; ``L1``: ``features(segment)``; ``L2``: the segment on black and its mask.
+
+Where object masks overlap, a pixel belongs to the object with the lowest
+level: an ``L2`` segment never carries pixels of an overlapping ``L0`` or ``L1``
+object, and an ``L1`` feature map is computed without ``L0`` pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from spinml.data.references import BACKGROUND, ReferenceImage, ReferenceSet
+from spinml.data.sanitized import SanitizedImage, SanitizedSet, SharedObject
+from spinml.policy import Level, SharingPolicy
+from spinml.sanitize.features import FeatureExtractor, get_feature_extractor
+from spinml.sanitize.segmenters import GivenMasks, Segmenter
+
+__all__ = ["Sanitizer", "segment_on_black"]
+
+
+def segment_on_black(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The object alone: ``image`` where ``mask`` is true, black (0, 0, 0) elsewhere."""
+    return np.where(mask[:, :, None], image, np.uint8(0))
+
+
+class Sanitizer:
+    """Apply a :class:`~spinml.SharingPolicy` to a :class:`~spinml.ReferenceSet`.
+
+    Parameters
+    ----------
+    segmenter:
+        Where object masks come from: :class:`GivenMasks` (default: the masks
+        stored with the references), a :class:`SuperpixelSegmenter`, a
+        ``GroundedSAMSegmenter`` or anything with ``segment(image, labels)``.
+    features:
+        The L1 feature extractor: a name (``"canny"``), an extractor, or a
+        mapping from object label to either (objects it does not name use
+        ``"canny"``).
+    objects:
+        Further object labels to look for in every image, besides those the
+        references carry and the policy names (e.g. text prompts for a
+        detector). An object found is removed from the background and shared
+        at its policy level, the default (L0) when the policy does not name it.
+    """
+
+    def __init__(
+        self,
+        segmenter: Segmenter | GivenMasks | None = None,
+        features: str | FeatureExtractor | Mapping[str, str | FeatureExtractor] = "canny",
+        objects: Sequence[str] = (),
+    ) -> None:
+        self.segmenter = segmenter
+        self.features = features
+        self.objects = objects
+
+    def _extractor(self, label: str) -> FeatureExtractor:
+        spec = self.features
+        if isinstance(spec, Mapping):
+            spec = spec.get(label, "canny")
+        return get_feature_extractor(spec)
+
+    def object_masks(
+        self, reference: ReferenceImage, policy: SharingPolicy
+    ) -> dict[str, np.ndarray]:
+        """Object label -> the pixels it owns in ``reference``, background included.
+
+        A pixel claimed by several objects stays only with those of the lowest
+        level among them. The background is the image minus every other object
+        unless the references carry a background mask of their own.
+        """
+        segmenter = self.segmenter or GivenMasks()
+        labels = list(dict.fromkeys([*reference.objects, *policy, *self.objects]))
+        if isinstance(segmenter, GivenMasks):
+            segments = segmenter.segment_reference(reference, labels)
+        else:
+            segments = segmenter.segment(reference.image, labels)
+        masks = {s.label: s.mask for s in segments if s.label != BACKGROUND}
+        for label, mask in masks.items():
+            if mask.shape != reference.size:
+                raise ValueError(
+                    f"image {reference.name}: the segmenter's mask of {label!r} is "
+                    f"{mask.shape}, the image is {reference.size}"
+                )
+        masks[BACKGROUND] = reference.mask(BACKGROUND) if BACKGROUND in reference.objects else (
+            ~np.logical_or.reduce([*masks.values(), np.zeros(reference.size, dtype=bool)])
+        )
+        owned = {}
+        for label, mask in masks.items():
+            stricter = [m for other, m in masks.items() if policy[other] < policy[label]]
+            owned[label] = mask & ~np.logical_or.reduce([*stricter, np.zeros_like(mask)])
+        return owned
+
+    def sanitize_image(
+        self, reference: ReferenceImage, policy: SharingPolicy, image_id: str
+    ) -> SanitizedImage:
+        """Sanitise one reference image; ``image_id`` replaces its (private) name."""
+        objects = []
+        for label, mask in self.object_masks(reference, policy).items():
+            level = policy[label]
+            if level == Level.L0:
+                objects.append(SharedObject(label, level))
+                continue
+            segment = segment_on_black(reference.image, mask)
+            if level == Level.L1:
+                extractor = self._extractor(label)
+                objects.append(SharedObject(label, level, feature=extractor(segment),
+                                            feature_kind=extractor.kind))
+            else:
+                objects.append(SharedObject(label, level, segment=segment, mask=mask))
+        return SanitizedImage(image_id, reference.label, reference.size, tuple(objects))
+
+    def sanitize(
+        self,
+        references: ReferenceSet,
+        policy: SharingPolicy | Mapping | str,
+        *,
+        progress: bool = True,
+    ) -> SanitizedSet:
+        """The upload for ``references`` under ``policy``.
+
+        Images get anonymous ids ``0000, 0001, ...`` in the order of ``references``.
+        Raises ``ValueError`` when the policy names an object found in no image.
+        """
+        if not isinstance(references, ReferenceSet):
+            raise TypeError(f"references: expected a ReferenceSet, got {type(references).__name__}")
+        if not len(references):
+            raise ValueError("references: the ReferenceSet is empty")
+        policy = SharingPolicy.coerce(policy)
+        images = [
+            self.sanitize_image(ref, policy, f"{i:04d}")
+            for i, ref in enumerate(tqdm(references, desc="sanitise", disable=not progress))
+        ]
+        found = {o.label for im in images for o in im.objects}
+        unknown = sorted(set(policy) - found)
+        if unknown:
+            raise ValueError(
+                f"policy names objects {unknown} that no reference image has; "
+                f"objects found: {sorted(found)}"
+            )
+        return SanitizedSet(images, references.classes, policy)
+
+    def __repr__(self) -> str:
+        return (f"Sanitizer(segmenter={self.segmenter!r}, features={self.features!r}, "
+                f"objects={list(self.objects)!r})")
