@@ -1,6 +1,7 @@
 """The device side: segmenters, L1 feature extractors and the Sanitizer."""
 
 from spinml.sanitize.features import FEATURES, Canny, FeatureExtractor, get_feature_extractor
+from spinml.sanitize.grounded_sam import Detection, GroundedSAMSegmenter
 from spinml.sanitize.sanitizer import Sanitizer, segment_on_black
 from spinml.sanitize.segmenters import GivenMasks, Segmenter, SuperpixelSegmenter
 
@@ -10,6 +11,8 @@ __all__ = [
     "Segmenter",
     "GivenMasks",
     "SuperpixelSegmenter",
+    "GroundedSAMSegmenter",
+    "Detection",
     "FeatureExtractor",
     "Canny",
     "FEATURES",
