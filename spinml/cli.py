@@ -1,4 +1,4 @@
-"""Command line: ``spinml demo``."""
+"""Command line: ``spinml demo``, ``spinml zoo build``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,18 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _zoo_build(args: argparse.Namespace) -> int:
+    from spinml.zoo import ZOO_DIR, ZooConfig, build
+
+    args.out = args.out or ZOO_DIR
+    config = ZooConfig.tiny(seed=args.seed) if args.tiny else ZooConfig(seed=args.seed)
+    manifest = build(args.out, config=config, work=args.work, device=args.device,
+                     progress=not args.quiet)
+    print(f"zoo written to {args.out}: {len(manifest['files'])} files, "
+          f"{manifest['metrics']['build_seconds_total']:.0f} s of training in all")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spinml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -26,6 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--policy", default="target=L2,background=L1", help="sharing policy")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(run=_demo)
+    zoo = commands.add_parser("zoo", help="the bundled models").add_subparsers(
+        dest="zoo_command", required=True)
+    zoo_build = zoo.add_parser("build", help="retrain the zoo from the public mini-world")
+    zoo_build.add_argument("--out", default=None, help="zoo folder (default: the installed one)")
+    zoo_build.add_argument("--work", default=".zoo-build",
+                           help="checkpoints and data; an interrupted build resumes from it")
+    zoo_build.add_argument("--seed", type=int, default=0)
+    zoo_build.add_argument("--tiny", action="store_true", help="a seconds-long smoke build")
+    zoo_build.add_argument("--device", default=None, help="cpu (default, deterministic) or cuda")
+    zoo_build.add_argument("--quiet", action="store_true", help="no progress bars")
+    zoo_build.set_defaults(run=_zoo_build)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

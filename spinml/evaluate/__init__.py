@@ -1,5 +1,6 @@
 """Privacy and utility metrics, the leakage table and (later) the Evaluator."""
 
+from spinml.evaluate.edges import edge_f1
 from spinml.evaluate.information import (
     entropy,
     letterbox,
@@ -14,4 +15,5 @@ __all__ = [
     "normalized_mutual_information",
     "entropy",
     "leakage_table",
+    "edge_f1",
 ]

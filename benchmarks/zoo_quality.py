@@ -1,0 +1,198 @@
+"""Quality gates of the bundled zoo, as a table.
+
+    .venv/bin/python benchmarks/zoo_quality.py [--zoo DIR] [--device cpu|cuda] [--out DIR]
+
+1. Prompts work: 64 images per activity from a prompt alone; a judge classifier
+   trained on real public renders labels them (gate: >= 70 %, chance 25 %).
+2. ControlNet works: edge F1 (1 px tolerance) between 64 held-out Canny maps and
+   the Canny map of the image generated from each (gate: >= 0.5 and >= 2x the F1
+   of the same prompts without the ControlNet).
+3. Customisation: 300 DreamBooth-LoRA steps (plain diffusers + peft) on 5 renders
+   of an unseen pet raise the encoder similarity to that pet's real renders
+   over prompt-only images.
+4. Timings on this machine, and a grid of samples (PNG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import ControlNetModel, StableDiffusionControlNetPipeline, StableDiffusionPipeline
+from peft import LoraConfig
+from PIL import Image
+from transformers import CLIPImageProcessor, CLIPModel
+
+from spinml.data import miniworld
+from spinml.evaluate import edge_f1
+from spinml.sanitize import Canny, segment_on_black
+from spinml.train import Trainer
+from spinml.zoo import ZOO_DIR, verify
+from spinml.zoo.prompts import creature_prompts, scene_prompts
+
+ACTIVITIES = miniworld.ACTIVITIES
+
+
+def generate(pipe, prompts, *, seed, guidance, steps=20, batch=16, **extra) -> np.ndarray:
+    """uint8 images for ``prompts``, batch by batch, one seeded generator per batch."""
+    out = []
+    for i in range(0, len(prompts), batch):
+        kwargs = {k: v[i:i + batch] if isinstance(v, list) else v for k, v in extra.items()}
+        g = torch.Generator(pipe.device).manual_seed(seed + i)
+        images = pipe(prompts[i:i + batch], num_inference_steps=steps, guidance_scale=guidance,
+                      generator=g, output_type="np", **kwargs).images
+        out.append((images * 255).round().astype(np.uint8))
+    return np.concatenate(out)
+
+
+def judge(size: int, device: str) -> tuple[object, float]:
+    """A classifier trained on real public renders; its accuracy on held-out public renders."""
+    train = miniworld.public(1000, size=size, seed=11, progress=False)
+    test = miniworld.public(100, size=size, seed=11, heldout=True, progress=False)
+    model = Trainer(arch="resnet20", epochs=8, lr=2e-3, batch_size=128, seed=0,
+                    device=device, progress=False).fit(train)
+    return model, model.score(test)
+
+
+def embed(encoder, processor, images: np.ndarray, device: str) -> torch.Tensor:
+    inputs = processor(images=list(images), return_tensors="pt").to(device)
+    with torch.no_grad():
+        features = encoder.get_image_features(**inputs).pooler_output
+    return F.normalize(features, dim=-1)
+
+
+def lora_customisation(pipe, encoder, processor, device: str, steps: int = 300):
+    """DreamBooth-LoRA on the pet of private user 0: 5 renders, on black, with
+    ``"a photo of a sks creature {activity}"``; SIM to its real renders before/after."""
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    refs, test = miniworld.user(0, n_ref=2, n_test=8, size=size)
+    refs = refs.subset(range(5))
+    pet = np.stack([segment_on_black(r.image, r.mask("target")) for r in refs])
+    real = np.stack([segment_on_black(r.image, r.mask("target")) for r in test])
+    activities = [r.label for r in refs]
+    prompts = [f"a photo of a sks creature {a}" for a in activities]
+    unet, vae, text = pipe.unet, pipe.vae, pipe.text_encoder
+    with torch.no_grad():
+        x = torch.from_numpy(pet).permute(0, 3, 1, 2).float().to(device) / 127.5 - 1
+        latents = vae.encode(x).latent_dist.mean * vae.config.scaling_factor
+        ids = pipe.tokenizer(prompts, padding="max_length", return_tensors="pt").input_ids
+        context = text(ids.to(device)).last_hidden_state
+    unet.add_adapter(LoraConfig(r=8, lora_alpha=8, init_lora_weights="gaussian",
+                                target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    params = [p for p in unet.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-3)
+    schedule = pipe.scheduler
+    alphas = schedule.alphas_cumprod.to(device)
+    g = torch.Generator(device).manual_seed(0)
+    step_times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        idx = torch.randint(0, len(pet), (4,), generator=g, device=device)
+        noise = torch.randn(latents[idx].shape, generator=g, device=device)
+        t = torch.randint(0, len(alphas), (4,), generator=g, device=device)
+        a = alphas[t].view(-1, 1, 1, 1)
+        noisy = a.sqrt() * latents[idx] + (1 - a).sqrt() * noise
+        loss = F.mse_loss(unet(noisy, t, context[idx]).sample, noise)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        step_times.append(time.perf_counter() - start)
+    unet.eval()
+    target = embed(encoder, processor, real, device)
+    custom_prompts = [f"a photo of a sks creature {a}" for a in ACTIVITIES for _ in range(4)]
+    custom = generate(pipe, custom_prompts, seed=5, guidance=5.0)
+    unet.disable_adapters()
+    plain = generate(pipe, [p for a in ACTIVITIES for p in creature_prompts(a, 4, seed=5)],
+                     seed=5, guidance=5.0)
+    unet.enable_adapters()
+    sim_custom = float((embed(encoder, processor, custom, device) @ target.T).mean())
+    sim_plain = float((embed(encoder, processor, plain, device) @ target.T).mean())
+    sim_real = float((embed(encoder, processor, pet, device) @ target.T).mean())
+    return {"sim_prompt_only": sim_plain, "sim_lora": sim_custom, "sim_references": sim_real,
+            "lora_step_s": float(np.median(step_times[5:]))}, custom, pet
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--zoo", default=str(ZOO_DIR))
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--per-class", type=int, default=64)
+    parser.add_argument("--guidance", type=float, nargs="+", default=[3.0, 5.0, 7.5])
+    args = parser.parse_args()
+    device, zoo, out = args.device, Path(args.zoo), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = verify(zoo)
+    pipe = StableDiffusionPipeline.from_pretrained(zoo / "sd", local_files_only=True).to(device)
+    pipe.set_progress_bar_config(disable=True)
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    rows = {}
+
+    start = time.perf_counter()
+    classifier, judge_accuracy = judge(size, device)
+    rows["judge accuracy on held-out real renders"] = judge_accuracy
+    print(f"judge trained in {time.perf_counter() - start:.0f} s: {judge_accuracy:.3f}")
+
+    n = args.per_class
+    prompt_images = {}
+    for guidance in args.guidance:
+        prompts = [p for a in ACTIVITIES for p in scene_prompts(a, n, seed=1)]
+        labels = np.repeat(np.arange(4), n)
+        images = generate(pipe, prompts, seed=1, guidance=guidance)
+        predicted = classifier.predict(images)
+        rows[f"prompt accuracy, guidance {guidance}"] = float((predicted == labels).mean())
+        for k, a in enumerate(ACTIVITIES):
+            rows[f"  {a}, guidance {guidance}"] = float((predicted[labels == k] == k).mean())
+        prompt_images[guidance] = images
+    best = max(args.guidance, key=lambda g: rows[f"prompt accuracy, guidance {g}"])
+
+    held = miniworld.public(16, size=size, seed=12, heldout=True, progress=False)
+    conditions = np.stack([Canny()(im.image) for im in held])
+    captions = miniworld.captions(held)
+    controlnet = ControlNetModel.from_pretrained(zoo / "controlnet-canny", local_files_only=True)
+    controlled = StableDiffusionControlNetPipeline(**pipe.components,
+                                                   controlnet=controlnet.to(device))
+    controlled.set_progress_bar_config(disable=True)
+    control = [Image.fromarray(np.repeat(c[:, :, None], 3, 2)) for c in conditions]
+    with_cn = generate(controlled, captions, seed=2, guidance=best, image=control)
+    without = generate(pipe, captions, seed=2, guidance=best)
+    f1_cn = np.mean([edge_f1(c, Canny()(im)) for c, im in zip(conditions, with_cn, strict=True)])
+    f1_no = np.mean([edge_f1(c, Canny()(im)) for c, im in zip(conditions, without, strict=True)])
+    rows["ControlNet edge F1"] = float(f1_cn)
+    rows["edge F1 without ControlNet"] = float(f1_no)
+
+    start = time.perf_counter()
+    generate(pipe, scene_prompts("sitting", 16, seed=3), seed=3, guidance=best, batch=16)
+    rows["sampling images/s (20 steps, batch 16)"] = 16 / (time.perf_counter() - start)
+
+    encoder = CLIPModel.from_pretrained(zoo / "encoder", local_files_only=True).to(device)
+    processor = CLIPImageProcessor.from_pretrained(zoo / "encoder", local_files_only=True)
+    lora, custom, pet = lora_customisation(pipe, encoder, processor, device)
+    rows.update({f"LoRA: {k}": v for k, v in lora.items()})
+    rows["build time (s, from the manifest)"] = manifest["metrics"].get("build_seconds_total",
+                                                                       float("nan"))
+
+    width = max(map(len, rows))
+    print(f"\nzoo quality ({device}, best guidance {best}):")
+    for key, value in rows.items():
+        print(f"{key:{width}s}  {value:.3f}")
+    (out / "zoo_quality.json").write_text(json.dumps({"device": device, "best_guidance": best,
+                                                      **rows}, indent=1))
+    grid = [prompt_images[best][k * n:k * n + 8] for k in range(4)]
+    grid += [conditions[:8, :, :, None].repeat(3, 3), with_cn[:8], custom[:8],
+             np.concatenate([pet, pet[:3]])[:8]]
+    rows_img = [np.concatenate(list(r), axis=1) for r in grid]
+    image = np.concatenate(rows_img, axis=0)
+    Image.fromarray(image).resize((image.shape[1] * 3, image.shape[0] * 3), Image.NEAREST).save(
+        out / "zoo_samples.png")
+    print(f"grid: {out / 'zoo_samples.png'} (rows: prompt-only per activity, Canny conditions, "
+          "ControlNet outputs, LoRA outputs, the pet's 5 references)")
+
+
+if __name__ == "__main__":
+    main()

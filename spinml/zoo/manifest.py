@@ -1,0 +1,95 @@
+"""The zoo's manifest: each shipped file's SHA-256, the build's settings and versions.
+
+Loading through :func:`zoo_path` checks every hash and names the files that
+are missing or do not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from spinml.data.atomic import atomic_write_text
+
+__all__ = ["ZOO_DIR", "PARTS", "ZooIntegrityError", "sha256", "write_manifest", "verify",
+           "zoo_path"]
+
+ZOO_DIR = Path(__file__).resolve().parent
+"""Where the bundled zoo lives (this package's folder)."""
+
+PARTS = ("sd", "controlnet-canny", "encoder")
+MANIFEST = "manifest.json"
+_VERIFIED: dict[Path, tuple] = {}
+
+
+class ZooIntegrityError(ValueError):
+    """A zoo file is missing or its content does not match the manifest."""
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import diffusers
+    import torch
+    import transformers
+
+    import spinml
+
+    return {"spinml": spinml.__version__, "torch": torch.__version__,
+            "diffusers": diffusers.__version__, "transformers": transformers.__version__,
+            "python": platform.python_version()}
+
+
+def write_manifest(folder: Path, settings: dict[str, Any], metrics: dict[str, Any]) -> dict:
+    """Hash every file of ``folder``'s parts and write ``folder/manifest.json``."""
+    files = {p.relative_to(folder).as_posix(): sha256(p)
+             for part in PARTS for p in sorted((folder / part).rglob("*")) if p.is_file()}
+    manifest = {"format": "spinml.zoo", "version": 1, "settings": settings,
+                "versions": _versions(), "metrics": metrics, "files": files}
+    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=1))
+    return manifest
+
+
+def verify(folder: str | Path = ZOO_DIR) -> dict:
+    """Check ``folder``'s files against its manifest; return the manifest.
+
+    Raises :class:`ZooIntegrityError` naming every missing or altered file,
+    and ``FileNotFoundError`` when there is no built zoo.
+    """
+    folder = Path(folder).resolve()
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"no zoo in {folder} (no {MANIFEST}): run `spinml zoo build`")
+    manifest = json.loads(path.read_text())
+    stamp = tuple(sorted((rel, (folder / rel).stat().st_mtime_ns, (folder / rel).stat().st_size)
+                         for rel in manifest["files"] if (folder / rel).is_file()))
+    if _VERIFIED.get(folder) == stamp:
+        return manifest
+    missing = [rel for rel in manifest["files"] if not (folder / rel).is_file()]
+    altered = [rel for rel, digest in manifest["files"].items()
+               if rel not in missing and sha256(folder / rel) != digest]
+    if missing or altered:
+        raise ZooIntegrityError(
+            f"zoo in {folder} does not match its manifest: "
+            + "; ".join(filter(None, [missing and f"missing {missing}",
+                                      altered and f"altered {altered}"]))
+            + ". Rebuild it with `spinml zoo build` or restore the files.")
+    _VERIFIED[folder] = stamp
+    return manifest
+
+
+def zoo_path(part: str, folder: str | Path = ZOO_DIR) -> Path:
+    """The verified folder of one zoo part: ``"sd"``, ``"controlnet-canny"`` or ``"encoder"``."""
+    if part not in PARTS:
+        raise ValueError(f"zoo part must be one of {PARTS}, got {part!r}")
+    verify(folder)
+    return Path(folder).resolve() / part
