@@ -1,0 +1,453 @@
+"""The server side of SpinML: customise a diffusion model on what was shared, then
+generate labelled synthetic data, object stream by object stream.
+
+For each object stream (the ``target`` and the ``background``) the level the
+user chose decides how its images are made:
+
+- ``L0``: from a text prompt alone;
+- ``L1``: by a ControlNet conditioned on the shared feature maps (augmented by
+  flips and shifts so that a few maps give varied images);
+- ``L2``: by the base model with a DreamBooth-LoRA adapter trained on the shared
+  segments, one rare identifier token per object.
+
+The target is generated on black, its mask is where the image is not black,
+and it is composed onto the background (:mod:`spinml.generate.compositing`).
+DreamBooth-LoRA minimises, over the object's shared segments ``x`` and prompts
+``c`` naming its identifier,
+
+    E_{t, eps} || eps - eps_theta(sqrt(a_t) z + sqrt(1 - a_t) eps, t, c) ||^2
+
+with ``z = s * E(x)`` (``s``: the VAE's scaling factor), training only the
+adapter's low-rank matrices.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from diffusers import ControlNetModel, StableDiffusionControlNetPipeline, StableDiffusionPipeline
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+from PIL import Image
+from safetensors.numpy import load_file as load_arrays
+from safetensors.numpy import save_file as save_arrays
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from spinml.data.atomic import atomic_dir
+from spinml.data.references import BACKGROUND
+from spinml.data.sanitized import SanitizedSet, require_sanitized
+from spinml.data.synthetic import SyntheticImage, SyntheticSet
+from spinml.generate.compositing import augment_condition, compose, foreground_mask
+from spinml.generate.prompts import MiniWorldPrompts, PromptSource
+from spinml.policy import Level
+from spinml.zoo.tokenizer import IDENTIFIERS
+
+__all__ = ["DiffusionGenerator"]
+
+STREAMS = ("target", BACKGROUND)
+_LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
+_PIPELINE_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+
+
+def _positive(name: str, value: Any, kind: type = int) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        ok = ok and float(value).is_integer()
+    if not ok or not value > 0:
+        raise ValueError(f"{name} must be a positive {kind.__name__}, got {value!r}")
+
+
+def _check_pipeline_folder(path: Path) -> None:
+    index = path / "model_index.json"
+    if not path.is_dir():
+        raise FileNotFoundError(f"Stable Diffusion folder {path} does not exist")
+    if not index.is_file():
+        raise ValueError(f"{path} is not a diffusers Stable Diffusion folder: no model_index.json")
+    parts = json.loads(index.read_text())
+    missing = [p for p in _PIPELINE_PARTS if p not in parts or not (path / p).is_dir()]
+    if missing:
+        raise ValueError(f"{path} is not a Stable Diffusion pipeline folder: it lacks {missing}")
+
+
+def _check_controlnet_folder(path: Path) -> None:
+    config = path / "config.json"
+    if not config.is_file():
+        raise FileNotFoundError(f"ControlNet folder {path} has no config.json")
+    if json.loads(config.read_text()).get("_class_name") != "ControlNetModel":
+        raise ValueError(f"{path} does not hold a diffusers ControlNetModel")
+
+
+def _seed(*keys: int) -> int:
+    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[0] == image.shape[1] == size:
+        return image
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
+class DiffusionGenerator:
+    """DreamBooth-LoRA / ControlNet / prompt generation of per-object streams.
+
+    Build it with :meth:`from_pretrained` (any diffusers Stable Diffusion
+    folder) or :meth:`from_zoo` (the bundled mini-world models); the
+    constructor only stores settings. ``fit`` takes a
+    :class:`~spinml.SanitizedSet` and nothing else; learned state ends in ``_``.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        controlnet: str | Path | Mapping[str, str | Path] | None = None,
+        device: str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        prompts: PromptSource | None = None,
+        batch_size: int = 16,
+        mask_threshold: int = 24,
+        progress: bool = True,
+    ) -> None:
+        self.path = path
+        self.controlnet = controlnet
+        self.device = device
+        self.dtype = dtype
+        self.prompts = prompts
+        self.batch_size = batch_size
+        self.mask_threshold = mask_threshold
+        self.progress = progress
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        controlnet: str | Path | Mapping[str, str | Path] | None = None,
+        device: str | None = None,
+        dtype: torch.dtype | None = None,
+        **settings: Any,
+    ) -> DiffusionGenerator:
+        """Load a Stable Diffusion folder and ControlNets (a folder for Canny maps,
+        or a dict from feature kind to folder) from local disk."""
+        generator = cls(path, controlnet, device, dtype, **settings)
+        generator._load()
+        return generator
+
+    @classmethod
+    def from_zoo(cls, device: str | None = None, **settings: Any) -> DiffusionGenerator:
+        """The bundled mini-world zoo (hashes checked), with its Canny ControlNet."""
+        from spinml.zoo import zoo_path
+
+        return cls.from_pretrained(zoo_path("sd"), zoo_path("controlnet-canny"), device,
+                                   **settings)
+
+    def _load(self) -> None:
+        _positive("batch_size", self.batch_size)
+        path = Path(self.path)
+        _check_pipeline_folder(path)
+        nets = self.controlnet or {}
+        nets = {"canny": nets} if isinstance(nets, (str, Path)) else dict(nets)
+        for folder in nets.values():
+            _check_controlnet_folder(Path(folder))
+        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device_ = torch.device(device)
+        options = {"local_files_only": True, "safety_checker": None,
+                   "requires_safety_checker": False}
+        if self.dtype is not None:
+            options["torch_dtype"] = self.dtype
+        self.pipe_ = StableDiffusionPipeline.from_pretrained(path, **options).to(self.device_)
+        self.pipe_.set_progress_bar_config(disable=True)
+        self.controlnets_ = {}
+        for kind, folder in nets.items():
+            net = ControlNetModel.from_pretrained(folder, local_files_only=True,
+                                                  torch_dtype=self.dtype or torch.float32)
+            pipe = StableDiffusionControlNetPipeline(**self.pipe_.components,
+                                                     controlnet=net.to(self.device_))
+            pipe.set_progress_bar_config(disable=True)
+            self.controlnets_[kind] = pipe
+        self.image_size_ = self.pipe_.unet.config.sample_size * self.pipe_.vae_scale_factor
+        self.prompt_source_ = self.prompts or MiniWorldPrompts()
+        self.adapters_: dict[str, str] = {}
+        self.levels_: dict[str, Level] = {}
+        self.conditions_: dict[str, tuple[list[np.ndarray], list[str], str]] = {}
+
+    def _require_loaded(self) -> None:
+        if not hasattr(self, "pipe_"):
+            raise RuntimeError("load the model first: DiffusionGenerator.from_pretrained(...)")
+
+    def fit(
+        self,
+        sanitized: SanitizedSet,
+        *,
+        steps: int = 300,
+        lr: float = 1e-3,
+        rank: int = 8,
+        batch_size: int = 4,
+        prior_preservation: bool = False,
+        prior_weight: float = 1.0,
+        seed: int = 0,
+    ) -> DiffusionGenerator:
+        """Customise the model on an upload.
+
+        L2 objects get a LoRA adapter each (``steps`` AdamW steps at ``lr``, rank
+        ``rank``, ``batch_size`` images a step; with ``prior_preservation`` the
+        loss adds ``prior_weight`` times the same loss on images the base model
+        generates from the object's class prompts). L1 objects' feature maps are
+        kept as ControlNet conditions. Returns ``self``.
+        """
+        sanitized = require_sanitized(sanitized, argument="sanitized")
+        self._require_loaded()
+        for name, value, kind in (("steps", steps, int), ("lr", lr, float), ("rank", rank, int),
+                                  ("batch_size", batch_size, int),
+                                  ("prior_weight", prior_weight, float)):
+            _positive(name, value, kind)
+        levels = {s: sanitized.policy[s] for s in STREAMS}
+        for stream, level in levels.items():
+            kinds = {o.feature_kind for _, o in sanitized.shared(stream) if o.level == Level.L1}
+            missing = kinds - set(self.controlnets_)
+            if level == Level.L1 and missing:
+                raise ValueError(f"{stream!r} is shared at L1 as {sorted(missing)} maps, but "
+                                 f"this generator has ControlNets for {sorted(self.controlnets_)}")
+        unet = self.pipe_.unet
+        for name in list(self.adapters_):
+            unet.delete_adapters(name)
+        self.adapters_, self.levels_, self.conditions_ = {}, levels, {}
+        self.classes_ = sanitized.classes
+        self.scheme_ = sanitized.scheme
+        for k, stream in enumerate(STREAMS):
+            pairs = sanitized.shared(stream)
+            if levels[stream] == Level.L1:
+                maps = [_resize(o.feature, self.image_size_) for _, o in pairs]
+                self.conditions_[stream] = ([np.where(m > 0, 255, 0).astype(np.uint8)
+                                             for m in maps], [im.label for im, _ in pairs],
+                                            pairs[0][1].feature_kind)
+            if levels[stream] == Level.L2:
+                identifier = IDENTIFIERS[k]
+                self._train_adapter(stream, identifier, pairs, steps=steps, lr=lr, rank=rank,
+                                    batch_size=batch_size, prior=prior_preservation,
+                                    prior_weight=prior_weight, seed=_seed(seed, k))
+                self.adapters_[stream] = identifier
+        self.fit_settings_ = {"steps": steps, "lr": lr, "rank": rank, "batch_size": batch_size,
+                              "prior_preservation": prior_preservation,
+                              "prior_weight": prior_weight, "seed": seed}
+        return self
+
+    def _encode(self, images: np.ndarray) -> torch.Tensor:
+        vae = self.pipe_.vae
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).to(self.device_, vae.dtype) / 127.5 - 1
+        with torch.no_grad():
+            return vae.encode(x).latent_dist.mean * vae.config.scaling_factor
+
+    def _embed(self, prompts: list[str]) -> torch.Tensor:
+        tokens = self.pipe_.tokenizer(prompts, padding="max_length", truncation=True,
+                                      max_length=self.pipe_.tokenizer.model_max_length,
+                                      return_tensors="pt")
+        with torch.no_grad():
+            return self.pipe_.text_encoder(tokens.input_ids.to(self.device_))[0]
+
+    def _train_adapter(self, stream: str, identifier: str, pairs, *, steps: int, lr: float,
+                       rank: int, batch_size: int, prior: bool, prior_weight: float,
+                       seed: int) -> None:
+        images = np.stack([_resize(o.segment, self.image_size_) for _, o in pairs])
+        labels = [im.label for im, _ in pairs]
+        source = self.prompt_source_
+        latents = self._encode(images)
+        context = self._embed([source(stream, lab, 1, seed=seed, identifier=identifier)[0]
+                               for lab in labels])
+        if prior:
+            class_prompts = [p for lab in labels for p in source(stream, lab, 4, seed=seed)]
+            prior_images = self._sample(self.pipe_, class_prompts, seed=seed)
+            prior_latents, prior_context = self._encode(prior_images), self._embed(class_prompts)
+        unet = self.pipe_.unet.requires_grad_(False)
+        unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
+                                    target_modules=_LORA_TARGETS), adapter_name=stream)
+        unet.set_adapter(stream)
+        params = [p for p in unet.parameters() if p.requires_grad]
+        accelerator = Accelerator(cpu=self.device_.type == "cpu")
+        optimizer = torch.optim.AdamW(params, lr=lr)
+        unet, optimizer = accelerator.prepare(unet, optimizer)
+        unet.train()
+        alphas = self.pipe_.scheduler.alphas_cumprod.to(self.device_)
+        g = torch.Generator().manual_seed(seed)
+
+        def loss_on(z0: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+            idx = torch.randint(0, len(z0), (batch_size,), generator=g)
+            noise = torch.randn(z0[idx].shape, generator=g).to(z0)
+            t = torch.randint(0, len(alphas), (batch_size,), generator=g).to(self.device_)
+            a = alphas[t].view(-1, 1, 1, 1).to(z0.dtype)
+            noisy = a.sqrt() * z0[idx] + (1 - a).sqrt() * noise
+            return F.mse_loss(unet(noisy, t, ctx[idx]).sample.float(), noise.float())
+
+        for _ in tqdm(range(steps), desc=f"DreamBooth-LoRA {stream}", disable=not self.progress):
+            loss = loss_on(latents, context)
+            if prior:
+                loss = loss + prior_weight * loss_on(prior_latents, prior_context)
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            optimizer.step()
+        unet.eval()
+        self.pipe_.unet = accelerator.unwrap_model(unet)
+        self.pipe_.unet.requires_grad_(False)
+
+    def _sample(self, pipe, prompts: list[str], *, seed: int, steps: int = 20,
+                guidance: float = 5.0, conditions: list[np.ndarray] | None = None) -> np.ndarray:
+        """uint8 images for ``prompts``, ``batch_size`` at a time; batch ``b`` draws its
+        noise from a generator seeded by ``(seed, b)``."""
+        out = []
+        for b, start in enumerate(range(0, len(prompts), self.batch_size)):
+            chunk = prompts[start:start + self.batch_size]
+            extra = {}
+            if conditions is not None:
+                extra["image"] = [Image.fromarray(np.repeat(c[:, :, None], 3, axis=2))
+                                  for c in conditions[start:start + self.batch_size]]
+            g = torch.Generator().manual_seed(_seed(seed, b))
+            latents = torch.randn((len(chunk), pipe.unet.config.in_channels,
+                                   pipe.unet.config.sample_size, pipe.unet.config.sample_size),
+                                  generator=g).to(self.device_, pipe.unet.dtype)
+            images = pipe(chunk, num_inference_steps=steps, guidance_scale=guidance,
+                          latents=latents, output_type="np", height=self.image_size_,
+                          width=self.image_size_, **extra).images
+            out.append(np.clip(np.round(images * 255), 0, 255).astype(np.uint8))
+        return np.concatenate(out)
+
+    def _stream(self, stream: str, label: str, n: int, *, seed: int, steps: int,
+                guidance: float) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
+        level = self.levels_[stream]
+        identifier = self.adapters_.get(stream)
+        prompts = self.prompt_source_(stream, label, n, seed=seed, identifier=identifier)
+        unet = self.pipe_.unet
+        conditions = None
+        if level == Level.L2:
+            unet.enable_adapters()
+            unet.set_adapter(stream)
+            pipe, record = self.pipe_, {"adapter": stream, "identifier": identifier}
+        else:
+            if self.adapters_:
+                unet.disable_adapters()
+            pipe, record = self.pipe_, {}
+            if level == Level.L1:
+                maps, labels, kind = self.conditions_[stream]
+                pool = [m for m, lab in zip(maps, labels, strict=True) if lab == label] or maps
+                rng = np.random.default_rng(seed)
+                picks = rng.integers(0, len(pool), n)
+                conditions = [augment_condition(pool[i], rng) for i in picks]
+                pipe = self.controlnets_[kind]
+                record = {"condition": kind}
+        images = self._sample(pipe, prompts, seed=seed, steps=steps, guidance=guidance,
+                              conditions=conditions)
+        if self.adapters_:
+            unet.enable_adapters()
+        records = [{"level": level.name, "prompt": p, **record} for p in prompts]
+        if conditions is not None:
+            for i, r in enumerate(records):
+                r["condition_index"] = int(picks[i])
+        return images, prompts, records
+
+    def generate(
+        self,
+        n_per_class: int,
+        *,
+        seed: int = 0,
+        steps: int = 20,
+        guidance: float = 5.0,
+    ) -> SyntheticSet:
+        """``n_per_class`` composed images of every class: each object stream made by
+        its level, the target composed onto the background through its mask.
+
+        Sampling uses ``steps`` solver steps and classifier-free guidance
+        ``guidance``; the same ``seed`` gives the same images.
+        """
+        if not hasattr(self, "levels_") or not self.levels_:
+            raise RuntimeError("fit the generator on a SanitizedSet before generating")
+        _positive("n_per_class", n_per_class)
+        _positive("steps", steps)
+        if not guidance >= 1.0:
+            raise ValueError(f"guidance must be >= 1, got {guidance!r}")
+        images = []
+        bar = tqdm(total=len(self.classes_), desc="generate", disable=not self.progress)
+        for c, label in enumerate(self.classes_):
+            parts = {}
+            for k, stream in enumerate(STREAMS):
+                parts[stream] = self._stream(stream, label, n_per_class,
+                                             seed=_seed(seed, c, k), steps=steps,
+                                             guidance=guidance)
+            (fg, _, fg_records), (bg, _, bg_records) = parts["target"], parts[BACKGROUND]
+            for i in range(n_per_class):
+                mask = foreground_mask(fg[i], self.mask_threshold)
+                provenance = {"scheme": self.scheme_, "seed": seed, "class": label,
+                              "index": i, "steps": steps, "guidance": guidance,
+                              "target": fg_records[i], "background": bg_records[i]}
+                images.append(SyntheticImage(compose(fg[i], bg[i], mask), label, foreground=fg[i],
+                                             background=bg[i], mask=mask, provenance=provenance))
+            bar.update()
+        bar.close()
+        return SyntheticSet(images, classes=self.classes_)
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the adapters (safetensors), the kept L1 conditions and the settings;
+        never the base model."""
+        if not hasattr(self, "levels_") or not self.levels_:
+            raise RuntimeError("nothing to save: fit the generator first")
+        folder = Path(folder)
+        with atomic_dir(folder, overwrite=overwrite) as tmp:
+            for stream in self.adapters_:
+                save_file(get_peft_model_state_dict(self.pipe_.unet, adapter_name=stream),
+                          tmp / f"adapter_{stream}.safetensors")
+            for stream, (maps, _, _) in self.conditions_.items():
+                save_arrays({str(i): m for i, m in enumerate(maps)},
+                            tmp / f"conditions_{stream}.safetensors")
+            settings = {
+                "format": "spinml.diffusion-generator", "version": 1,
+                "path": str(Path(self.path).resolve()),
+                "controlnet": None if self.controlnet is None else (
+                    {k: str(v) for k, v in self.controlnet.items()}
+                    if isinstance(self.controlnet, Mapping) else str(self.controlnet)),
+                "classes": list(self.classes_), "scheme": self.scheme_,
+                "levels": {k: v.name for k, v in self.levels_.items()},
+                "adapters": self.adapters_, "rank": self.fit_settings_["rank"],
+                "conditions": {k: {"labels": labels, "kind": kind}
+                               for k, (_, labels, kind) in self.conditions_.items()},
+                "fit": self.fit_settings_,
+            }
+            (tmp / "generator.json").write_text(json.dumps(settings, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, device: str | None = None, **settings: Any
+             ) -> DiffusionGenerator:
+        """Rebuild a fitted generator saved by :meth:`save` (the base model and
+        ControlNets are loaded again from their recorded folders)."""
+        folder = Path(folder)
+        path = folder / "generator.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{folder} holds no generator.json: not a saved generator")
+        saved = json.loads(path.read_text())
+        generator = cls.from_pretrained(saved["path"], saved["controlnet"], device, **settings)
+        unet = generator.pipe_.unet
+        for stream, identifier in saved["adapters"].items():
+            unet.add_adapter(LoraConfig(r=saved["rank"], lora_alpha=saved["rank"],
+                                        target_modules=_LORA_TARGETS), adapter_name=stream)
+            state = load_file(folder / f"adapter_{stream}.safetensors", device=str(unet.device))
+            set_peft_model_state_dict(unet, state, adapter_name=stream)
+            generator.adapters_[stream] = identifier
+        unet.requires_grad_(False)
+        for stream, info in saved["conditions"].items():
+            arrays = load_arrays(folder / f"conditions_{stream}.safetensors")
+            maps = [arrays[str(i)] for i in range(len(arrays))]
+            generator.conditions_[stream] = (maps, info["labels"], info["kind"])
+        generator.levels_ = {k: Level[v] for k, v in saved["levels"].items()}
+        generator.classes_ = tuple(saved["classes"])
+        generator.scheme_ = saved["scheme"]
+        generator.fit_settings_ = saved["fit"]
+        return generator
+
+    def __repr__(self) -> str:
+        return f"DiffusionGenerator({str(self.path)!r}, controlnet={self.controlnet!r})"
