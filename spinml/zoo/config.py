@@ -25,7 +25,7 @@ class ZooConfig:
 
     vae_channels: tuple[int, ...] = (32, 64)
     latent_channels: int = 4
-    vae_steps: int = 2500
+    vae_steps: int = 1200
     vae_batch: int = 64
     vae_lr: float = 1e-3
     vae_kl_weight: float = 1e-6
@@ -36,20 +36,20 @@ class ZooConfig:
     vision_layers: int = 4
     vision_patch: int = 4
     projection_dim: int = 64
-    clip_steps: int = 2000
+    clip_steps: int = 1500
     clip_batch: int = 256
     clip_lr: float = 1e-3
 
     unet_channels: tuple[int, ...] = (32, 64, 128)
     unet_layers: int = 1
-    unet_steps: int = 6000
+    unet_steps: int = 5000
     unet_batch: int = 64
     unet_lr: float = 1e-3
     unet_ema: float = 0.999
     caption_dropout: float = 0.1
     snr_gamma: float = 5.0
 
-    controlnet_steps: int = 2000
+    controlnet_steps: int = 1500
     controlnet_batch: int = 64
     controlnet_lr: float = 5e-4
 

@@ -4,7 +4,8 @@ Three kinds of (image, caption) pairs, so that the generator can produce each
 object's stream alone and compose them (as SpinML does):
 
 - a scene and its full caption;
-- the pet alone on black: ``"a photo of a striped orange creature sleeping"``;
+- the pet alone on black, with the props of its activity (bowl, ball):
+  ``"a photo of a striped orange creature eating"``;
 - the room alone: ``"a photo of an empty blue room with a plant"``.
 
 Each comes with its Canny map (OpenCV 100/200, as the Sanitizer makes it) for
@@ -76,7 +77,8 @@ def render_pairs(cfg: ZooConfig, *, progress: bool = True) -> ZooData:
         room = miniworld.Room.sample(rng, rarity=miniworld.PUBLIC_RARITY, name="zoo-room")
         pet = miniworld.Pet.sample(rng, rarity=miniworld.PUBLIC_RARITY, name="zoo-pet")
         empty = render_room(room, cfg.image_size, float(rng.uniform(0.94, 1.06)))
-        images += [scene.image, segment_on_black(scene.image, scene.mask("target")), empty]
+        pet_and_props = ~scene.mask("background")
+        images += [scene.image, segment_on_black(scene.image, pet_and_props), empty]
         captions += [scene.caption, creature_caption(scene.caption),
                      room_caption(miniworld.caption(pet, room, scene.label))]
         activities += [scene.label] * 3
