@@ -7,15 +7,15 @@ A :class:`ReferenceSet` never leaves the device. Only the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from spinml.data.imageio import to_rgb
+from spinml.data.labelled import LabelledSet
 from spinml.policy import check_label
 
-__all__ = ["BACKGROUND", "Segment", "ReferenceImage", "ReferenceSet", "labelled_arrays"]
+__all__ = ["BACKGROUND", "Segment", "ReferenceImage", "ReferenceSet"]
 
 BACKGROUND = "background"
 """Label of the background object: the image minus every other object."""
@@ -103,62 +103,13 @@ class ReferenceImage:
         raise KeyError(f"image {self.name} has no object {label!r} (it has {self.objects})")
 
 
-def labelled_arrays(
-    images: Sequence[np.ndarray], labels: Sequence[str], classes: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Stack images of one size into ``(N, H, W, 3)`` uint8 and labels into int64 indices."""
-    if not images:
-        raise ValueError("no images to stack")
-    shapes = {im.shape for im in images}
-    if len(shapes) != 1:
-        raise ValueError(f"images have different sizes {sorted(shapes)}: resize them first")
-    index = {c: i for i, c in enumerate(classes)}
-    return np.stack(images), np.array([index[lab] for lab in labels], dtype=np.int64)
-
-
-@dataclass(eq=False)
-class ReferenceSet:
+class ReferenceSet(LabelledSet[ReferenceImage]):
     """The user's private images. ``classes`` lists the task's labels in order."""
 
-    images: list[ReferenceImage]
-    classes: tuple[str, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        self.images = list(self.images)
-        for im in self.images:
-            if not isinstance(im, ReferenceImage):
-                raise TypeError("ReferenceSet holds ReferenceImage objects")
-        found = tuple(dict.fromkeys(im.label for im in self.images))
-        self.classes = tuple(self.classes) or tuple(sorted(found))
-        unknown = set(found) - set(self.classes)
-        if unknown:
-            raise ValueError(f"images have labels {sorted(unknown)} not in classes {self.classes}")
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __iter__(self) -> Iterator[ReferenceImage]:
-        return iter(self.images)
-
-    def __getitem__(self, index: int) -> ReferenceImage:
-        return self.images[index]
+    item_type = ReferenceImage
 
     @property
     def objects(self) -> tuple[str, ...]:
         """Every object label present, plus ``"background"``, in first-seen order."""
         labels = [s.label for im in self.images for s in im.segments]
         return tuple(dict.fromkeys([*labels, BACKGROUND]))
-
-    @property
-    def labels(self) -> list[str]:
-        return [im.label for im in self.images]
-
-    def subset(self, indices: Iterable[int]) -> ReferenceSet:
-        return ReferenceSet([self.images[i] for i in indices], classes=self.classes)
-
-    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(X, y)``: images ``(N, H, W, 3)`` uint8 and class indices into ``classes``."""
-        return labelled_arrays([im.image for im in self.images], self.labels, self.classes)
-
-    def __repr__(self) -> str:
-        return f"ReferenceSet({len(self)} images, classes={list(self.classes)})"

@@ -7,7 +7,6 @@ provenance record (scheme, seed, prompt, adapter or condition, ...).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,8 @@ import numpy as np
 
 from spinml.data.atomic import atomic_dir
 from spinml.data.imageio import encode_png, read_image, read_mask, to_rgb
+from spinml.data.labelled import LabelledSet
 from spinml.data.manifest import read_manifest, safe_path, write_manifest
-from spinml.data.references import labelled_arrays
 
 __all__ = ["SyntheticImage", "SyntheticSet"]
 
@@ -54,7 +53,7 @@ class SyntheticImage:
             object.__setattr__(self, "mask", mask)
 
 
-class SyntheticSet:
+class SyntheticSet(LabelledSet[SyntheticImage]):
     """A labelled synthetic training set.
 
     ``save(dir)`` writes ``manifest.json`` plus
@@ -62,38 +61,12 @@ class SyntheticSet:
     the SpinML artifact's ``synthetic/{scheme}/`` folders.
     """
 
-    def __init__(self, images: Sequence[SyntheticImage], classes: Sequence[str] = ()) -> None:
-        self.images = list(images)
-        for im in self.images:
-            if not isinstance(im, SyntheticImage):
-                raise TypeError("SyntheticSet holds SyntheticImage objects")
-        found = tuple(dict.fromkeys(im.label for im in self.images))
-        self.classes = tuple(classes) or tuple(sorted(found))
-        unknown = set(found) - set(self.classes)
-        if unknown:
-            raise ValueError(f"images have labels {sorted(unknown)} not in classes {self.classes}")
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __iter__(self) -> Iterator[SyntheticImage]:
-        return iter(self.images)
-
-    def __getitem__(self, index: int) -> SyntheticImage:
-        return self.images[index]
-
-    @property
-    def labels(self) -> list[str]:
-        return [im.label for im in self.images]
+    item_type = SyntheticImage
 
     @property
     def schemes(self) -> tuple[str, ...]:
         """Distinct ``provenance["scheme"]`` values, in first-seen order."""
         return tuple(dict.fromkeys(str(im.provenance.get("scheme")) for im in self.images))
-
-    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(X, y)``: images ``(N, H, W, 3)`` uint8 and class indices into ``classes``."""
-        return labelled_arrays([im.image for im in self.images], self.labels, self.classes)
 
     def mix(self, other: SyntheticSet, alpha: float, seed: int = 0) -> SyntheticSet:
         """The paper's mixing: a set of ``len(self)`` images, a fraction ``alpha``
@@ -151,6 +124,3 @@ class SyntheticSet:
             return cls(images, classes=data["classes"])
         except (KeyError, TypeError) as err:
             raise ValueError(f"manifest {manifest} is missing or has a bad entry: {err}") from None
-
-    def __repr__(self) -> str:
-        return f"SyntheticSet({len(self)} images, classes={list(self.classes)})"
