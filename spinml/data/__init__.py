@@ -1,5 +1,6 @@
 """Data containers, folder I/O and the bundled data sets."""
 
+from spinml.data import miniworld
 from spinml.data.bundled import digits, photos
 from spinml.data.folder import load_folder
 from spinml.data.imageio import ImageTooLargeError, read_image, read_mask
@@ -19,6 +20,7 @@ __all__ = [
     "SyntheticImage",
     "SyntheticSet",
     "load_folder",
+    "miniworld",
     "digits",
     "photos",
     "read_image",

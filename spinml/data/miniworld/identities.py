@@ -1,7 +1,7 @@
 """Pets ("creatures"): the parameters that make one identity.
 
 Lengths are in *body units*: a common pet's body is about one unit long; the
-renderer maps units to pixels (about a fifth of the image per unit at 64x64).
+renderer maps one unit to about 0.3 of the image's width, whatever its size.
 Every identity draws each of its feature groups (coat colour, markings,
 pattern, body shape, size, ears, tail, eyes) either from the *common* range or,
 with probability ``rarity``, from a *rare* one: unusual colours, patterns and

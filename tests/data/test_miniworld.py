@@ -1,0 +1,170 @@
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from spinml.data import ReferenceImage, ReferenceSet
+from spinml.data import miniworld as mw
+
+OBJECTS = {"target", "background", "bowl", "ball"}
+
+
+@pytest.fixture(scope="module")
+def home():
+    return mw.user_home(0)
+
+
+def _assert_partition(image: ReferenceImage) -> None:
+    total = np.zeros(image.size, dtype=np.int64)
+    for segment in image.segments:
+        assert segment.mask.shape == image.size
+        assert segment.mask.any()
+        total += segment.mask
+    assert (total == 1).all(), f"{image.name}: masks do not partition the image"
+    assert set(image.objects) <= OBJECTS
+    assert {"target", "background"} <= set(image.objects)
+
+
+def test_render_is_deterministic(home):
+    pet, room = home
+    a = mw.render(pet, room, "eating", seed=11)
+    b = mw.render(pet, room, "eating", seed=11)
+    c = mw.render(pet, room, "eating", seed=12)
+    assert np.array_equal(a.image, b.image)
+    assert a.objects == b.objects
+    assert all(np.array_equal(a.mask(k), b.mask(k)) for k in a.objects)
+    assert not np.array_equal(a.image, c.image)
+    assert np.array_equal(
+        mw.public(2, progress=False)[5].image, mw.public(2, progress=False)[5].image
+    )
+
+
+def test_masks_partition_the_image_and_props_match_activities():
+    refs = mw.public(6, progress=False)
+    assert isinstance(refs, ReferenceSet) and refs.classes == mw.ACTIVITIES
+    assert len(refs) == 24
+    for image in refs:
+        assert isinstance(image, ReferenceImage) and image.size == (64, 64)
+        _assert_partition(image)
+        if "bowl" in image.objects:
+            assert image.label == "eating"
+        if "ball" in image.objects:
+            assert image.label == "playing"
+    assert sum("bowl" in im.objects for im in refs) >= 4
+    assert sum("ball" in im.objects for im in refs) >= 4
+    x, y = refs.to_arrays()
+    assert x.shape == (24, 64, 64, 3) and list(y[:4]) == [0, 1, 2, 3]
+    assert len(set(mw.identities(refs))) == 6
+    assert len(set(mw.identities(mw.public(2, n_pets=8, progress=False)))) == 8
+
+
+def test_labels_and_captions(home):
+    refs, test = mw.user(2, n_ref=1, n_test=1)
+    assert refs.labels == list(mw.ACTIVITIES)
+    texts = mw.captions(refs)
+    for text, image in zip(texts, refs, strict=True):
+        assert text.startswith("a photo of a ") and f"creature {image.label} in" in text
+        assert set(text.split()) <= set(mw.VOCABULARY)
+        assert image.caption == text
+    assert len(set(mw.identities(refs))) == 1
+    pet, room = home
+    assert mw.caption(pet, room, "sitting") == mw.render(pet, room, "sitting", seed=0).caption
+    with pytest.raises(ValueError, match="caption"):
+        mw.captions([ReferenceImage(np.zeros((4, 4, 3), np.uint8), "x")])
+
+
+@pytest.mark.parametrize("size", [16, 32, 100, 512])
+def test_sizes(home, size):
+    pet, room = home
+    image = mw.render(pet, room, "playing", seed=3, size=size)
+    assert image.image.shape == (size, size, 3)
+    _assert_partition(image)
+
+
+def test_sizes_draw_the_same_scene(home):
+    pet, room = home
+    small = mw.render(pet, room, "sitting", seed=5, size=64).mask("target")
+    large = mw.render(pet, room, "sitting", seed=5, size=256).mask("target")
+    shrunk = large.reshape(64, 4, 64, 4).mean(axis=(1, 3)) > 0.5
+    assert (shrunk == small).mean() > 0.97
+
+
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda p, r: mw.render(p, r, "running", seed=0), "activity"),
+        (lambda p, r: mw.render(p, r, "eating", seed=0, size=0), "size"),
+        (lambda p, r: mw.render(p, r, "eating", seed=0, size=513), "size"),
+        (lambda p, r: mw.render(p, r, "eating", seed=-1), "seed"),
+        (lambda p, r: mw.public(0), "n_per_class"),
+        (lambda p, r: mw.public(2, size=1024), "size"),
+        (lambda p, r: mw.user(-1), "index"),
+        (lambda p, r: mw.user(0, n_ref=0), "n_ref"),
+        (lambda p, r: mw.federated(5, n_identities=3), "n_users"),
+        (lambda p, r: mw.federated(2, n_identities=7), "n_identities"),
+        (lambda p, r: mw.federated(0), "n_users"),
+        (lambda p, r: mw.Pet.sample(np.random.default_rng(0), rarity=2.0), "rarity"),
+        (lambda p, r: mw.gallery([], n=1), "empty"),
+    ],
+)
+def test_bad_parameters_raise(home, call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call(*home)
+
+
+def test_user_sets_do_not_depend_on_their_sizes():
+    refs2, test2 = mw.user(1, n_ref=2, n_test=2)
+    refs3, test3 = mw.user(1, n_ref=3, n_test=2)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(refs2, refs3[:8], strict=True))
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(test2, test3, strict=True))
+    assert not any(np.array_equal(a.image, b.image) for a in refs3 for b in test3)
+
+
+def test_splits_are_disjoint():
+    fed = mw.federated(6, n_heldout=5, heldout_images=2, images_per_identity=2, progress=False)
+    assert fed.n_identities == 12 and len(fed.users) == 6
+    assert all(1 <= len(p) <= 3 for p in fed.pets)
+    for refs, pets in zip(fed.users, fed.pets, strict=True):
+        assert set(mw.identities(refs)) == set(pets)
+        assert len({im.room for im in refs}) == 1
+    parts = {
+        "public": mw.public(4, progress=False),
+        "heldout": mw.public(4, heldout=True, progress=False),
+        "users": ReferenceSet([im for u in range(4) for im in mw.user(u, n_ref=1, n_test=0)[0]]),
+        "federated": ReferenceSet([im for refs in fed.users for im in refs]),
+        "retrieval": fed.heldout,
+    }
+    pets = {k: set(mw.identities(v)) for k, v in parts.items()}
+    rooms = {k: {im.room for im in v} for k, v in parts.items()}
+    names = list(parts)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not pets[a] & pets[b], (a, b)
+            assert not rooms[a] & rooms[b], (a, b)
+    homes = [mw.user_home(u) for u in range(4)]
+    assert len({pet for pet, _ in homes}) == 4 and len({room for _, room in homes}) == 4
+
+
+def _pet_histogram(image: ReferenceImage) -> np.ndarray:
+    pixels = image.image[image.mask("target")] // 64
+    codes = pixels[:, 0].astype(np.int64) * 16 + pixels[:, 1] * 4 + pixels[:, 2]
+    hist = np.bincount(codes, minlength=64).astype(np.float64)
+    return np.sqrt(hist / hist.sum())
+
+
+def test_identities_are_separable_by_nearest_neighbour():
+    n = 30
+    refs = mw.public(n, n_pets=n, n_rooms=2 * n, heldout=True, seed=3, progress=False)
+    pairs = [(refs[4 * k], refs[4 * k + 2]) for k in range(n)]  # sleeping and playing
+    feats = np.stack([_pet_histogram(im) for pair in pairs for im in pair])
+    ids = np.repeat(np.arange(n), 2)
+    dist = np.linalg.norm(feats[:, None] - feats[None], axis=-1)
+    np.fill_diagonal(dist, np.inf)
+    top1 = (ids[dist.argmin(1)] == ids).mean()
+    chance = 1 / (2 * n - 1)
+    assert top1 > 5 * chance
+
+
+def test_gallery_draws_outlined_examples():
+    fig = mw.gallery(n=4, columns=2, size=32)
+    assert isinstance(fig, Figure)
+    assert len([ax for ax in fig.axes if ax.images]) == 4
