@@ -1,0 +1,614 @@
+"""Training the specialised model: the SpinML paper's protocol, through HF Accelerate.
+
+The protocol (section "Tasks and training" of the paper): Adam, learning rate
+1e-3, cross-entropy, 5 epochs, batch 128; the synthetic set is split 90/10
+into train and validation, and the weights of the epoch with the best
+validation accuracy are kept. The model is then tested on real images::
+
+    model = Trainer(arch="mobilenet_v2", epochs=5).fit(synthetic)
+    model.score(real_test_set)            # accuracy in [0, 1]
+    model.save("runs/L2_L0/model")        # model.safetensors + config.json
+
+Training goes through :class:`accelerate.Accelerator`, so the same code runs
+on the CPU, on one GPU, or on several under ``accelerate launch``.
+With the same ``seed`` a CPU run gives bitwise the same weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import numbers
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import accelerate
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from spinml.data.atomic import atomic_dir
+from spinml.train.architectures import ARCHITECTURES, build_model
+
+__all__ = ["Trainer", "TrainedModel", "normalize", "random_crop_flip"]
+
+
+class LabelledImages(Protocol):
+    """What the Trainer reads from a data set (``ReferenceSet``, ``SyntheticSet``)."""
+
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int: ...
+
+    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+Data = LabelledImages | tuple[np.ndarray, np.ndarray, Sequence[str]]
+"""A data set, or a tuple ``(X, y, classes)``: ``X`` uint8 ``(N, H, W, 3)``, ``y``
+integer class indices into ``classes``."""
+
+_CONFIG = "config.json"
+_WEIGHTS = "model.safetensors"
+_FORMAT = "spinml.trained_model"
+_VERSION = 1
+_DEVICES = (None, "cpu", "cuda")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _as_arrays(data: Data, name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """``(X, y, classes)`` of a data set, checked: X uint8 ``(N, H, W, 3)``, y int64 in
+    ``[0, len(classes))``."""
+    if hasattr(data, "to_arrays") and hasattr(data, "classes"):
+        if len(data) == 0:
+            raise ValueError(f"{name} is empty")
+        X, y = data.to_arrays()
+        classes = data.classes
+    elif isinstance(data, tuple) and len(data) == 3:
+        X, y, classes = data
+    else:
+        raise TypeError(f"{name} must be a ReferenceSet, a SyntheticSet or an (X, y, classes) "
+                        f"tuple, got {type(data).__name__}")
+    classes = tuple(classes)
+    if not classes or not all(isinstance(c, str) and c for c in classes):
+        raise ValueError(f"{name}: classes must be non-empty strings, got {classes!r}")
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"{name}: classes {classes} contain duplicates")
+    X = _check_images(X, name)
+    y = np.asarray(y)
+    if y.shape != (len(X),) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{name}: labels must be {len(X)} integers, got {y.dtype} {y.shape}")
+    if len(y) and (y.min() < 0 or y.max() >= len(classes)):
+        raise ValueError(f"{name}: labels must be class indices in [0, {len(classes)}), "
+                         f"got values in [{y.min()}, {y.max()}]")
+    return X, y.astype(np.int64), classes
+
+
+def _check_images(X: object, name: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 4 or X.shape[-1] != 3 or X.dtype != np.uint8:
+        raise ValueError(f"{name}: images must be uint8 RGB of shape (N, H, W, 3), "
+                         f"got {X.dtype} {X.shape}")
+    if len(X) == 0:
+        raise ValueError(f"{name} is empty")
+    return X
+
+
+def _to_nchw(X: np.ndarray) -> torch.Tensor:
+    """uint8 ``(N, H, W, 3)`` array -> contiguous uint8 tensor ``(N, 3, H, W)``."""
+    return torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels ``p`` in [0, 255] -> float32 ``p / 127.5 - 1`` in [-1, 1]."""
+    return images.float() / 127.5 - 1.0
+
+
+def random_crop_flip(images: torch.Tensor, generator: torch.Generator,
+                     padding: int) -> torch.Tensor:
+    """The CIFAR augmentation, batched: pad ``(N, C, H, W)`` images with
+    ``padding`` zeros (black, for uint8 pixels) on each side, cut a random
+    ``H x W`` window out of each (offsets uniform in ``[0, 2 * padding]``) and
+    mirror it left-right with probability 1/2. One gather for the whole batch;
+    random numbers come from ``generator`` (a CPU generator), so the result is
+    fixed by its seed."""
+    n, c, h, w = images.shape
+    dy = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator)
+    dx = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator)
+    flip = torch.rand(n, 1, generator=generator) < 0.5
+    rows = dy + torch.arange(h)
+    cols = dx + torch.arange(w)
+    cols = torch.where(flip, cols.flip(1), cols)
+    rows, cols = rows.to(images.device), cols.to(images.device)
+    padded = F.pad(images, (padding, padding, padding, padding))
+    batch = torch.arange(n, device=images.device)[:, None, None, None]
+    channel = torch.arange(c, device=images.device)[None, :, None, None]
+    return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+class _Batches(Dataset):
+    """uint8 images ``(N, 3, H, W)`` and labels ``(N,)``, read a whole batch per
+    indexing operation (``__getitems__``), with no per-sample Python work."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images = images
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[index], self.labels[index]
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.as_tensor(indices)
+        return self.images[index], self.labels[index]
+
+
+def _whole_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Collation of :class:`_Batches`: the batch is already stacked."""
+    return batch
+
+
+def _stratified_split(y: np.ndarray, fraction: float,
+                      generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random ``(train, val)`` indices with ``max(1, round(fraction * N))`` validation
+    images (none when ``fraction == 0``), each class represented in proportion.
+
+    Images are shuffled, numbered ``r = 0, 1, ...`` within their class (of size
+    ``n_c``) and taken for validation in the order of ``(r + 0.5) / n_c``.
+    """
+    n = len(y)
+    n_val = 0 if fraction == 0 else max(1, round(fraction * n))
+    if n_val >= n:
+        raise ValueError(f"val_fraction={fraction} of {n} images leaves no training images")
+    order = torch.randperm(n, generator=generator).numpy()
+    shuffled = y[order]
+    counts = np.bincount(shuffled)
+    by_class = np.argsort(shuffled, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_class] = np.arange(n) - (np.cumsum(counts) - counts)[shuffled[by_class]]
+    position = (rank + 0.5) / counts[shuffled]
+    picked = order[np.argsort(position, kind="stable")]
+    return np.sort(picked[n_val:]), np.sort(picked[:n_val])
+
+
+@torch.inference_mode()
+def _predict_logits(module: nn.Module, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Logits of uint8 ``(N, 3, H, W)`` images in eval mode, batch by batch, on the
+    module's device; returned on the CPU as float32."""
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+    try:
+        out = [module(normalize(images[i:i + batch_size].to(device))).float().cpu()
+               for i in range(0, len(images), batch_size)]
+    finally:
+        module.train(was_training)
+    return torch.cat(out)
+
+
+class _UnbiasedRunningStats:
+    """BatchNorm running statistics free of their arbitrary initial values.
+
+    A BatchNorm layer tracks its mean and variance as ``r <- (1 - m) r + m b``
+    (``b``: the batch's statistic, ``m``: its momentum, 0.1) from ``r = 0`` and
+    ``1``, so after ``t`` steps the initial values still weigh ``(1 - m)^t``:
+    35 % after 10 steps. A short run of this protocol (a few dozen steps on a
+    small synthetic set) would be evaluated with them. For the ``t``-th
+    training batch the layers use momentum ``max(m, 1 / t)`` instead: the
+    running statistics are the plain average of the batches seen, and the
+    usual moving average from ``t = 1 / m`` on (the bias correction of Adam's
+    moment estimates, in another form).
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.norms = [(layer, layer.momentum) for layer in module.modules()
+                      if isinstance(layer, nn.modules.batchnorm._BatchNorm)
+                      and layer.track_running_stats and layer.momentum is not None]
+        self.step = 0
+
+    def next_batch(self) -> None:
+        """Set the momenta for the next training batch."""
+        self.step += 1
+        for layer, momentum in self.norms:
+            layer.momentum = max(momentum, 1.0 / self.step)
+
+    def restore(self) -> None:
+        """Give every layer back its own momentum."""
+        for layer, momentum in self.norms:
+            layer.momentum = momentum
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _check_setting(name: str, value: Any) -> None:
+    """Raise a ValueError/TypeError naming ``name`` when ``value`` is not allowed."""
+    def integral(v: Any) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    def real(v: Any) -> bool:
+        return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+    if name == "arch":
+        if isinstance(value, str):
+            if value not in ARCHITECTURES:
+                raise ValueError(f"unknown architecture arch={value!r}; "
+                                 f"known: {sorted(ARCHITECTURES)} or an nn.Module")
+        elif not isinstance(value, nn.Module):
+            raise TypeError(f"arch must be an architecture name {sorted(ARCHITECTURES)} or a "
+                            f"torch.nn.Module, got {type(value).__name__}")
+    elif name in ("epochs", "batch_size"):
+        if not integral(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    elif name == "lr":
+        if not real(value) or value <= 0:
+            raise ValueError(f"lr must be a positive number, got {value!r}")
+    elif name == "val_fraction":
+        if not real(value) or not 0 <= value < 1:
+            raise ValueError(f"val_fraction must be in [0, 1), got {value!r}")
+    elif name == "seed":
+        if not integral(value) or value < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {value!r}")
+    elif name == "device":
+        if value not in _DEVICES:
+            raise ValueError(f"device must be one of {_DEVICES}, got {value!r}")
+    elif name in ("augment", "progress"):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+    elif name == "arch_kwargs" and value is not None and not isinstance(value, dict):
+        raise TypeError(f"arch_kwargs must be a dict or None, got {type(value).__name__}")
+
+
+def _arch_name(arch: str | nn.Module) -> str:
+    """The name recorded for ``arch``: the registry key, or the module's class path."""
+    if isinstance(arch, str):
+        return arch
+    return f"{type(arch).__module__}.{type(arch).__qualname__}"
+
+
+def _versions() -> dict[str, str]:
+    try:
+        spinml_version = metadata.version("spinml")
+    except metadata.PackageNotFoundError:
+        spinml_version = "unknown"
+    return {"spinml": spinml_version, "torch": torch.__version__,
+            "accelerate": accelerate.__version__}
+
+
+# --------------------------------------------------------------------------- Trainer
+
+
+class Trainer:
+    """Train an image classifier by the SpinML protocol.
+
+    Parameters
+    ----------
+    arch
+        ``"mobilenet_v2"``, ``"resnet20"`` (see :mod:`spinml.train.architectures`)
+        or any ``torch.nn.Module`` mapping ``(N, 3, H, W)`` images to
+        ``(N, num_classes)`` logits (a copy of it is trained, from its weights).
+    epochs
+        Passes over the training split.
+    lr
+        Adam learning rate.
+    batch_size
+        Images per optimisation step (per process under ``accelerate launch``).
+    val_fraction
+        Share of the data set held out, stratified by class, to choose the
+        best epoch (``max(1, round(val_fraction * N))`` images). With 0 the
+        last epoch's weights are kept.
+    seed
+        Fixes the initial weights, the split, the shuffling, dropout and the
+        augmentation: on the CPU the same seed gives bitwise the same model.
+    device
+        ``None``: what Accelerate picks (a GPU when there is one, the
+        launcher's device under ``accelerate launch``); ``"cpu"``; ``"cuda"``
+        (an error when no GPU is available).
+    augment
+        Random crop after black padding of ``max(1, min(H, W) // 8)`` pixels
+        (4 at 32 px, 8 at 64 px) and horizontal flip, per training batch
+        (:func:`random_crop_flip`).
+    arch_kwargs
+        Passed to the architecture, e.g. ``{"width": 0.35}`` for ``mobilenet_v2``.
+    progress
+        Show a ``tqdm`` progress bar.
+
+    Images enter the network as ``p / 127.5 - 1`` (:func:`normalize`), at the
+    data set's size. ``fit`` returns a :class:`TrainedModel`; the Trainer keeps
+    no learned state and can be reused, e.g. across a sweep.
+
+    Under ``accelerate launch`` each process trains on its share of every
+    epoch, validates on the whole validation split and returns the same
+    model; save it from one process only
+    (``accelerate.PartialState().is_main_process``).
+    """
+
+    def __init__(self, arch: str | nn.Module = "mobilenet_v2", epochs: int = 5,
+                 lr: float = 1e-3, batch_size: int = 128, val_fraction: float = 0.1,
+                 seed: int = 0, device: str | None = None, augment: bool = True,
+                 arch_kwargs: dict[str, Any] | None = None, progress: bool = True) -> None:
+        self.arch = arch
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.device = device
+        self.augment = augment
+        self.arch_kwargs = arch_kwargs
+        self.progress = progress
+        self._check_params()
+
+    _PARAMS = ("arch", "epochs", "lr", "batch_size", "val_fraction", "seed", "device",
+               "augment", "arch_kwargs", "progress")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's settings (scikit-learn's estimator protocol; ``deep``
+        is accepted for that protocol: a Trainer holds no nested estimators)."""
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params: Any) -> Trainer:
+        """Change settings by name; returns the Trainer."""
+        unknown = set(params) - set(self._PARAMS)
+        if unknown:
+            raise ValueError(f"unknown Trainer settings {sorted(unknown)}; "
+                             f"valid: {list(self._PARAMS)}")
+        for name, value in params.items():
+            _check_setting(name, value)
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def _check_params(self) -> None:
+        for name, value in self.get_params().items():
+            _check_setting(name, value)
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"Trainer({settings})"
+
+    def _record(self) -> dict[str, Any]:
+        """The settings as JSON-friendly values (a module becomes its class path)."""
+        return {**self.get_params(), "arch": _arch_name(self.arch),
+                "arch_kwargs": dict(self.arch_kwargs or {})}
+
+    def fit(self, dataset: Data, val: Data | None = None) -> TrainedModel:
+        """Train on ``dataset`` and return the best-validation :class:`TrainedModel`.
+
+        Without ``val``, a stratified ``val_fraction`` of ``dataset`` is held
+        out for validation; with ``val`` (same classes, same image size) all of
+        ``dataset`` trains and ``val`` validates.
+        """
+        self._check_params()
+        X, y, classes = _as_arrays(dataset, "dataset")
+        if len(classes) < 2:
+            raise ValueError(f"dataset has a single class {classes}: nothing to learn")
+        init_seed, split_seed, shuffle_seed, augment_seed = (
+            int(s) for s in np.random.SeedSequence(self.seed).generate_state(4))
+        if val is None:
+            train_idx, val_idx = _stratified_split(
+                y, self.val_fraction, torch.Generator().manual_seed(split_seed))
+            X_val, y_val = X[val_idx], y[val_idx]
+            X, y = X[train_idx], y[train_idx]
+        else:
+            X_val, y_val, val_classes = _as_arrays(val, "val")
+            y_val = _remap(y_val, val_classes, classes, "val", "dataset")
+            if X_val.shape[1:] != X.shape[1:]:
+                raise ValueError(f"val images are {X_val.shape[2]}x{X_val.shape[1]}, "
+                                 f"dataset images are {X.shape[2]}x{X.shape[1]}")
+
+        accelerator = accelerate.Accelerator(cpu=self.device == "cpu")
+        if self.device == "cuda" and accelerator.device.type != "cuda":
+            raise RuntimeError("device='cuda' but no CUDA GPU is available")
+        forked = [accelerator.device.index or 0] if accelerator.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=forked):
+            torch.manual_seed(init_seed)  # initial weights, then dropout
+            return self._train(accelerator, X, y, X_val, y_val, classes,
+                               shuffle_seed, augment_seed)
+
+    def _train(self, accelerator: accelerate.Accelerator, X: np.ndarray, y: np.ndarray,
+               X_val: np.ndarray, y_val: np.ndarray, classes: tuple[str, ...],
+               shuffle_seed: int, augment_seed: int) -> TrainedModel:
+        image_size = (int(X.shape[1]), int(X.shape[2]))
+        if isinstance(self.arch, nn.Module):
+            module = copy.deepcopy(self.arch)
+        else:
+            module = build_model(self.arch, len(classes), min(image_size),
+                                 **(self.arch_kwargs or {}))
+        optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
+        loader = DataLoader(_Batches(_to_nchw(X), torch.from_numpy(y)),
+                            batch_size=self.batch_size, shuffle=True, collate_fn=_whole_batch,
+                            generator=torch.Generator().manual_seed(shuffle_seed))
+        model, optimizer, loader = accelerator.prepare(module, optimizer, loader)
+        running_stats = _UnbiasedRunningStats(module)
+        augment_generator = torch.Generator().manual_seed(augment_seed)
+        padding = max(1, min(image_size) // 8)
+        images_val, labels_val = _to_nchw(X_val), torch.from_numpy(y_val)
+
+        history: list[dict[str, Any]] = []
+        best_accuracy, best_epoch, best_state = -1.0, self.epochs, None
+        bar = tqdm(total=self.epochs * len(loader), desc="training", unit="batch",
+                   disable=not self.progress or not accelerator.is_local_main_process)
+        for epoch in range(1, self.epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            loss_sum = torch.zeros((), device=accelerator.device)
+            correct = torch.zeros((), dtype=torch.int64, device=accelerator.device)
+            seen = 0
+            for images, labels in loader:
+                if self.augment:
+                    images = random_crop_flip(images, augment_generator, padding)
+                running_stats.next_batch()
+                logits = model(normalize(images))
+                if logits.ndim != 2 or logits.shape[1] != len(classes):
+                    raise ValueError(f"the model returns logits of shape {tuple(logits.shape)}; "
+                                     f"expected (batch, {len(classes)}) for classes {classes}")
+                loss = F.cross_entropy(logits, labels)
+                optimizer.zero_grad()
+                accelerator.backward(loss)
+                optimizer.step()
+                loss_sum += loss.detach() * len(labels)
+                correct += (logits.detach().argmax(1) == labels).sum()
+                seen += len(labels)
+                bar.update()
+            totals = torch.stack([loss_sum, correct.float(),
+                                  torch.tensor(float(seen), device=accelerator.device)])
+            loss_total, correct_total, seen_total = accelerator.reduce(totals, "sum").tolist()
+            record = {"epoch": epoch, "train_loss": loss_total / seen_total,
+                      "train_accuracy": correct_total / seen_total, "val_accuracy": None}
+            unwrapped = accelerator.unwrap_model(model)
+            if len(y_val):
+                predicted = _predict_logits(unwrapped, images_val, self.batch_size).argmax(1)
+                record["val_accuracy"] = (predicted == labels_val).double().mean().item()
+                if record["val_accuracy"] > best_accuracy:
+                    best_accuracy, best_epoch = record["val_accuracy"], epoch
+                    best_state = {k: v.detach().clone() for k, v in unwrapped.state_dict().items()}
+            record["seconds"] = time.perf_counter() - start
+            history.append(record)
+            bar.set_postfix(epoch=epoch, loss=f"{record['train_loss']:.3f}",
+                            val_acc=record["val_accuracy"])
+        bar.close()
+        running_stats.restore()
+
+        module = accelerator.unwrap_model(model)
+        if best_state is not None:
+            module.load_state_dict(best_state)
+        module.eval()
+        return TrainedModel(module, classes, image_size, arch=_arch_name(self.arch),
+                            arch_kwargs=dict(self.arch_kwargs or {}), params=self._record(),
+                            history=history, best_epoch=best_epoch)
+
+
+def _remap(y: np.ndarray, classes: tuple[str, ...], target: tuple[str, ...],
+           name: str, target_name: str) -> np.ndarray:
+    """Class indices into ``classes`` -> indices into ``target`` (same names, any order)."""
+    if set(classes) != set(target):
+        raise ValueError(f"{name} has classes {list(classes)} but {target_name} has classes "
+                         f"{list(target)}: they must be the same")
+    return np.array([target.index(c) for c in classes], dtype=np.int64)[y]
+
+
+# --------------------------------------------------------------------------- TrainedModel
+
+
+class TrainedModel:
+    """A trained classifier: the network, its classes and how it was trained.
+
+    ``predict`` returns class indices into ``classes_`` (the form of the ``y``
+    that ``to_arrays()`` gives); ``classes_[i]`` is the name. Inputs are images
+    at the training size ``image_size_`` (``H, W``), as a data set or a uint8
+    array ``(N, H, W, 3)``.
+
+    Attributes: ``module_`` (the ``nn.Module``, in eval mode), ``classes_``,
+    ``image_size_``, ``history_`` (one dict per epoch: ``train_loss`` (mean
+    cross-entropy, nats), ``train_accuracy`` (on augmented batches),
+    ``val_accuracy`` (None without validation), ``seconds``), ``best_epoch_``
+    (the epoch whose weights were kept), and the settings ``arch``,
+    ``arch_kwargs``, ``params`` (the Trainer's).
+    """
+
+    def __init__(self, module: nn.Module, classes: tuple[str, ...], image_size: tuple[int, int],
+                 *, arch: str, arch_kwargs: dict[str, Any], params: dict[str, Any],
+                 history: list[dict[str, Any]], best_epoch: int) -> None:
+        self.module_ = module
+        self.classes_ = tuple(classes)
+        self.image_size_ = (int(image_size[0]), int(image_size[1]))
+        self.arch = arch
+        self.arch_kwargs = arch_kwargs
+        self.params = params
+        self.history_ = history
+        self.best_epoch_ = best_epoch
+
+    def __repr__(self) -> str:
+        return (f"TrainedModel(arch={self.arch!r}, classes={list(self.classes_)}, "
+                f"image_size={self.image_size_}, best_epoch={self.best_epoch_})")
+
+    def _images(self, data: Data | np.ndarray) -> torch.Tensor:
+        if isinstance(data, np.ndarray) or torch.is_tensor(data):
+            X = np.asarray(data)
+            X = _check_images(X[None] if X.ndim == 3 else X, "images")
+        else:
+            X = _as_arrays(data, "data")[0]
+        if X.shape[1:3] != self.image_size_:
+            raise ValueError(f"images are {X.shape[2]}x{X.shape[1]} pixels; the model was "
+                             f"trained on {self.image_size_[1]}x{self.image_size_[0]}")
+        return _to_nchw(X)
+
+    def predict_proba(self, data: Data | np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Softmax class probabilities, float32 ``(N, len(classes_))``."""
+        logits = _predict_logits(self.module_, self._images(data), batch_size)
+        return torch.softmax(logits, 1).numpy()
+
+    def predict(self, data: Data | np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The most probable class of each image: int64 indices into ``classes_``."""
+        logits = _predict_logits(self.module_, self._images(data), batch_size)
+        return logits.argmax(1).numpy()
+
+    def score(self, dataset: Data, batch_size: int = 256) -> float:
+        """Accuracy on ``dataset``: the fraction of images whose predicted class is
+        their label. Its classes must be the training classes (any order)."""
+        X, y, classes = _as_arrays(dataset, "test set")
+        y = _remap(y, classes, self.classes_, "test set", "the training set")
+        return float(np.mean(self.predict(X, batch_size) == y))
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``folder/model.safetensors`` (the weights) and ``folder/config.json``
+        (architecture, classes, image size, settings, history, library
+        versions), atomically."""
+        folder = Path(folder)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
+        config = {"format": _FORMAT, "version": _VERSION, "arch": self.arch,
+                  "arch_kwargs": self.arch_kwargs, "classes": list(self.classes_),
+                  "image_size": list(self.image_size_), "params": self.params,
+                  "history": self.history_, "best_epoch": self.best_epoch_,
+                  "versions": _versions()}
+        with atomic_dir(folder, overwrite=overwrite) as tmp:
+            save_file(state, str(tmp / _WEIGHTS), metadata={"format": _FORMAT})
+            (tmp / _CONFIG).write_text(json.dumps(config, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, module: nn.Module | None = None,
+             device: str | torch.device = "cpu") -> TrainedModel:
+        """Rebuild a saved model on ``device``. A model trained from a custom
+        ``nn.Module`` needs ``module``, a fresh instance of that class, to load
+        the weights into."""
+        folder = Path(folder)
+        config_path, weights_path = folder / _CONFIG, folder / _WEIGHTS
+        for path in (config_path, weights_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"{folder} holds no {path.name}: not a saved TrainedModel")
+        try:
+            config = json.loads(config_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{config_path} is not valid JSON: {err}") from None
+        if not isinstance(config, dict) or config.get("format") != _FORMAT:
+            raise ValueError(f"{config_path} is not a {_FORMAT} config")
+        if config.get("version") != _VERSION:
+            raise ValueError(f"{config_path} has version {config.get('version')!r}; "
+                             f"this spinml reads version {_VERSION}")
+        try:
+            arch, classes = config["arch"], tuple(config["classes"])
+            image_size = tuple(config["image_size"])
+            if module is None:
+                if arch not in ARCHITECTURES:
+                    raise ValueError(f"{folder} holds a custom architecture {arch}: pass "
+                                     f"module=, a fresh instance of it, to load()")
+                module = build_model(arch, len(classes), min(image_size), **config["arch_kwargs"])
+            module.load_state_dict(load_file(str(weights_path)))
+            return cls(module.to(device).eval(), classes, image_size, arch=arch,
+                       arch_kwargs=config["arch_kwargs"], params=config["params"],
+                       history=config["history"], best_epoch=config["best_epoch"])
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"{config_path} is missing or has a bad entry: {err}") from None
