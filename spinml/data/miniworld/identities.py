@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spinml.data.miniworld.colours import RGB, jitter, mix
+from spinml.data.miniworld.draws import Draws
 
 __all__ = ["Pet", "PATTERNS", "EARS", "TAILS", "COMMON_COATS", "RARE_COATS"]
 
@@ -66,14 +67,8 @@ class Pet:
     @classmethod
     def sample(cls, rng: np.random.Generator, *, rarity: float = 0.05, name: str = "pet") -> Pet:
         """Draw an identity; each feature group is rare with probability ``rarity``."""
-        if not 0.0 <= rarity <= 1.0:
-            raise ValueError(f"rarity must be in [0, 1], got {rarity!r}")
-
-        def rare() -> bool:
-            return bool(rng.random() < rarity)
-
-        def pick(options):
-            return options[int(rng.integers(len(options)))]
+        draws = Draws(rng, rarity)
+        rare, pick = draws.rare, draws.pick
 
         coat_name = pick(RARE_COATS if rare() else COMMON_COATS)
         coat = jitter(rng, coat_name, 0.06)

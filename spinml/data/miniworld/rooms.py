@@ -16,6 +16,7 @@ import numpy as np
 
 from spinml.data.miniworld.canvas import Canvas
 from spinml.data.miniworld.colours import COLOURS, RGB, jitter, mix
+from spinml.data.miniworld.draws import Draws
 
 __all__ = ["Room", "Furniture", "FURNITURE", "WALL_TEXTURES", "FLOOR_TEXTURES"]
 
@@ -78,14 +79,8 @@ class Room:
     @classmethod
     def sample(cls, rng: np.random.Generator, *, rarity: float = 0.05, name: str = "room") -> Room:
         """Draw a room; each feature group is rare with probability ``rarity``."""
-        if not 0.0 <= rarity <= 1.0:
-            raise ValueError(f"rarity must be in [0, 1], got {rarity!r}")
-
-        def rare() -> bool:
-            return bool(rng.random() < rarity)
-
-        def pick(options):
-            return options[int(rng.integers(len(options)))]
+        draws = Draws(rng, rarity)
+        rare, pick = draws.rare, draws.pick
 
         if rare():
             wall_name = pick(tuple(COLOURS))
