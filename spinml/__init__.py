@@ -18,4 +18,17 @@ __all__ = [
     "SanitizedSet",
     "SyntheticSet",
     "Sanitizer",
+    "DiffusionGenerator",
+    "Trainer",
 ]
+
+_HEAVY = {"DiffusionGenerator": "spinml.generate", "Trainer": "spinml.train"}
+
+
+def __getattr__(name: str):
+    """Server-side names import diffusers / accelerate on first use, not at ``import spinml``."""
+    if name in _HEAVY:
+        import importlib
+
+        return getattr(importlib.import_module(_HEAVY[name]), name)
+    raise AttributeError(f"module 'spinml' has no attribute {name!r}")
