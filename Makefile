@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
+# torch's OpenMP threads busy-wait by default; on a shared 2-core machine that
+# makes small models 10-100x slower. Passive waiting costs nothing when alone.
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: demo test lint env clean
 

@@ -12,7 +12,12 @@ from torch import nn
 
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
 from spinml.train import TrainedModel, Trainer
-from spinml.train.trainer import _stratified_split, random_crop_flip
+from spinml.train.trainer import (
+    _recompute_batch_norm,
+    _stratified_split,
+    normalize,
+    random_crop_flip,
+)
 
 FAST = {"batch_size": 32, "progress": False}
 
@@ -42,7 +47,7 @@ def test_fitted_model_records_the_run(tiny: TrainedModel) -> None:
     assert tiny.arch == "resnet20" and tiny.params["epochs"] == 3
     assert [h["epoch"] for h in tiny.history_] == [1, 2, 3]
     val = [h["val_accuracy"] for h in tiny.history_]
-    assert tiny.best_epoch_ == 1 + int(np.argmax(val))
+    assert tiny.best_epoch_ == len(val) - int(np.argmax(val[::-1]))  # ties: the later
     assert not tiny.module_.training
 
 
@@ -62,6 +67,17 @@ def test_stratified_split() -> None:
     assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(100))
     assert np.all(np.abs(np.bincount(y[val], minlength=4) - [5, 3, 1.5, 0.5]) <= 1)
     assert len(_stratified_split(y, 0.0, torch.Generator())[1]) == 0
+
+
+def test_batch_norm_statistics_are_recomputed() -> None:
+    net = nn.Sequential(nn.BatchNorm2d(3), nn.Dropout(0.5))
+    images = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
+    x = normalize(images)
+    _recompute_batch_norm(net, images, batch_size=10)
+    norm = net[0]
+    assert torch.allclose(norm.running_mean, x.mean((0, 2, 3)), atol=1e-6)
+    assert torch.allclose(norm.running_var, x.var((0, 2, 3)), atol=1e-6)  # unbiased
+    assert norm.momentum == 0.1 and net.training
 
 
 def test_random_crop_flip_shifts_and_mirrors() -> None:
@@ -198,6 +214,13 @@ def test_bad_data(digits16: tuple) -> None:
         trainer.fit((X, y, classes), val=(X, y % 2, ("a", "b")))
     with pytest.raises(ValueError, match="leaves no training images"):
         Trainer(val_fraction=0.5, **FAST).fit((X[:1], y[:1], classes))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_a_gpu(digits16: tuple) -> None:
+    train, _ = digits16
+    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+        Trainer(device="cuda", **FAST).fit(_head(train, 32))
 
 
 def test_progress_switch(digits16: tuple, capsys: pytest.CaptureFixture) -> None:
