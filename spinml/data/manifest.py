@@ -21,14 +21,16 @@ def write_manifest(folder: Path, kind: str, version: int, body: dict[str, Any]) 
     atomic_write_text(folder / MANIFEST, json.dumps(data, indent=1, sort_keys=False))
 
 
-def read_manifest(folder: str | Path, kind: str, versions: tuple[int, ...]) -> dict[str, Any]:
-    """Read and check ``folder/manifest.json``: its format and a supported version."""
+def read_manifest(
+    folder: str | Path, kind: str, versions: tuple[int, ...], name: str = MANIFEST
+) -> dict[str, Any]:
+    """Read and check ``folder/name``: its format and a supported version."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {folder} does not exist")
-    path = folder / MANIFEST
+    path = folder / name
     if not path.is_file():
-        raise FileNotFoundError(f"{folder} holds no {MANIFEST}: not a saved {kind}")
+        raise FileNotFoundError(f"{folder} holds no {name}: not a saved {kind}")
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:

@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from spinml.data.atomic import atomic_dir
+from spinml.data.manifest import read_manifest
 from spinml.train.architectures import ARCHITECTURES, build_model
 
 __all__ = ["Trainer", "TrainedModel", "normalize", "random_crop_flip"]
@@ -622,19 +623,9 @@ class TrainedModel:
         ``nn.Module`` needs ``module``, a fresh instance of that class, to load
         the weights into."""
         folder = Path(folder)
-        config_path, weights_path = folder / _CONFIG, folder / _WEIGHTS
-        for path in (config_path, weights_path):
-            if not path.is_file():
-                raise FileNotFoundError(f"{folder} holds no {path.name}: not a saved TrainedModel")
-        try:
-            config = json.loads(config_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{config_path} is not valid JSON: {err}") from None
-        if not isinstance(config, dict) or config.get("format") != _FORMAT:
-            raise ValueError(f"{config_path} is not a {_FORMAT} config")
-        if config.get("version") != _VERSION:
-            raise ValueError(f"{config_path} has version {config.get('version')!r}; "
-                             f"this spinml reads version {_VERSION}")
+        config = read_manifest(folder, _FORMAT, (_VERSION,), name=_CONFIG)
+        if not (folder / _WEIGHTS).is_file():
+            raise FileNotFoundError(f"{folder} holds no {_WEIGHTS}: not a saved {_FORMAT}")
         try:
             arch, classes = config["arch"], tuple(config["classes"])
             image_size = tuple(config["image_size"])
@@ -643,9 +634,9 @@ class TrainedModel:
                     raise ValueError(f"{folder} holds a custom architecture {arch}: pass "
                                      f"module=, a fresh instance of it, to load()")
                 module = build_model(arch, len(classes), min(image_size), **config["arch_kwargs"])
-            module.load_state_dict(load_file(str(weights_path)))
+            module.load_state_dict(load_file(str(folder / _WEIGHTS)))
             return cls(module.to(device).eval(), classes, image_size, arch=arch,
                        arch_kwargs=config["arch_kwargs"], params=config["params"],
                        history=config["history"], best_epoch=config["best_epoch"])
         except (KeyError, TypeError) as err:
-            raise ValueError(f"{config_path} is missing or has a bad entry: {err}") from None
+            raise ValueError(f"{folder / _CONFIG} is missing or has a bad entry: {err}") from None
