@@ -233,6 +233,7 @@ def build(
         "data_sha256": hashlib.sha256(data.images.tobytes()).hexdigest(),
         "final_losses": {k: float(np.mean(s.losses[-100:])) for k, s in stages.items()},
         "vae_scaling_factor": scaling,
+        "device": dev.type,
     }
     for model in (vae, text_encoder, ema, controlnet, clip):
         model.to("cpu")
