@@ -33,3 +33,15 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+.PHONY: browser-deps
+# Headless Chromium and its WebDriver from Debian, for tests/browser (CI runs it as root).
+browser-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "browser-deps: chromium and chromedriver are installed"; \
+	else \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends \
+			chromium chromium-driver; \
+	fi

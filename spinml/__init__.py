@@ -19,10 +19,19 @@ __all__ = [
     "SyntheticSet",
     "Sanitizer",
     "DiffusionGenerator",
+    "BNInversionGenerator",
     "Trainer",
+    "DPFedEmbTrainer",
+    "Evaluator",
 ]
 
-_HEAVY = {"DiffusionGenerator": "spinml.generate", "Trainer": "spinml.train"}
+_HEAVY = {
+    "DiffusionGenerator": "spinml.generate",
+    "BNInversionGenerator": "spinml.generate",
+    "Trainer": "spinml.train",
+    "DPFedEmbTrainer": "spinml.train",
+    "Evaluator": "spinml.evaluate",
+}
 
 
 def __getattr__(name: str):

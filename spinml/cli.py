@@ -1,9 +1,10 @@
-"""Command line: ``spinml demo``, ``spinml zoo build``."""
+"""Command line: ``spinml demo``, ``spinml report``, ``spinml zoo build``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -15,6 +16,21 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"upload folder (what leaves the device under '{args.policy}'): {folder}")
     print("\nnormalised MI leakage, MI(upload, segment) / H(image), mean over images:")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from spinml.report import ReportFailed, parse_parameters, run_report
+
+    if not Path(args.notebook).is_file():
+        raise FileNotFoundError(f"notebook {args.notebook} does not exist")
+    parameters = parse_parameters(args.notebook, args.parameters)
+    try:
+        html = run_report(args.notebook, parameters, out=args.out, progress=not args.quiet)
+    except ReportFailed as err:
+        print(f"spinml report: {err}", file=sys.stderr)
+        return 1
+    print(html)
     return 0
 
 
@@ -38,6 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--policy", default="target=L2,background=L1", help="sharing policy")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(run=_demo)
+    report = commands.add_parser(
+        "report", help="run a notebook headless (papermill) and render it (nbconvert)")
+    report.add_argument("notebook", help="the .ipynb file to run")
+    report.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append",
+                        default=[], metavar=("NAME", "VALUE"),
+                        help="a parameter of the notebook (repeatable); text where its "
+                             "default is a string, else read as papermill's -p: True/False, "
+                             "None, int, float, else str")
+    report.add_argument("--out", default=None, help="parent of the report folder (reports/)")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.set_defaults(run=_report)
     zoo = commands.add_parser("zoo", help="the bundled models").add_subparsers(
         dest="zoo_command", required=True)
     zoo_build = zoo.add_parser("build", help="retrain the zoo from the public mini-world")

@@ -1,6 +1,9 @@
-"""Privacy and utility metrics, the leakage table and (later) the Evaluator."""
+"""Privacy and utility metrics, the leakage table, the Evaluator and its plots."""
 
+from spinml.evaluate.distances import features, nearest_distances
 from spinml.evaluate.edges import edge_f1
+from spinml.evaluate.encoder import ImageEncoder
+from spinml.evaluate.evaluator import COLUMNS, OBJECTS, PRIVACY_METRICS, Evaluator, Report
 from spinml.evaluate.information import (
     entropy,
     letterbox,
@@ -8,6 +11,8 @@ from spinml.evaluate.information import (
     normalized_mutual_information,
 )
 from spinml.evaluate.leakage import leakage_table
+from spinml.evaluate.memorisation import membership_auc, memorisation_distance
+from spinml.evaluate.similarity import similarity
 
 __all__ = [
     "letterbox",
@@ -16,4 +21,15 @@ __all__ = [
     "entropy",
     "leakage_table",
     "edge_f1",
+    "ImageEncoder",
+    "Evaluator",
+    "Report",
+    "COLUMNS",
+    "OBJECTS",
+    "PRIVACY_METRICS",
+    "features",
+    "nearest_distances",
+    "similarity",
+    "memorisation_distance",
+    "membership_auc",
 ]

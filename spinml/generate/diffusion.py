@@ -267,8 +267,10 @@ class DiffusionGenerator:
             prior_images = self._sample(self.pipe_, class_prompts, seed=seed)
             prior_latents, prior_context = self._encode(prior_images), self._embed(class_prompts)
         unet = self.pipe_.unet.requires_grad_(False)
-        unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
-                                    target_modules=_LORA_TARGETS), adapter_name=stream)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
+                                        target_modules=_LORA_TARGETS), adapter_name=stream)
         unet.set_adapter(stream)
         params = [p for p in unet.parameters() if p.requires_grad]
         accelerator = Accelerator(cpu=self.device_.type == "cpu")

@@ -1,0 +1,293 @@
+"""Run one sharing scheme end to end, or sweep many, with every artefact cached.
+
+A run of policy ``p`` (scheme ``{target}_{background}``), mixing fraction
+``alpha`` and seed ``s``:
+
+1. sanitise the user's references under ``p`` (the upload);
+2. fit the :class:`~spinml.DiffusionGenerator` on the upload (seed ``s``) and
+   generate ``n_per_class`` composed images per class;
+3. mix: a fraction ``alpha`` of the training set is drawn from the ``L0_L0``
+   set of the same seed (:meth:`~spinml.SyntheticSet.mix`);
+4. train the specialised model (:class:`~spinml.Trainer`, seed ``s``);
+5. evaluate utility on the user's real test images and per-object privacy
+   (:class:`~spinml.evaluate.Evaluator`).
+
+Each stage's output is cached under ``cache/<stage>/<key>``, the key being the
+SHA-256 of the stage's settings, its inputs' keys and the library versions.
+Entries are written with :func:`~spinml.data.atomic.atomic_dir`, so a crashed
+run leaves no entry behind and a rerun of an unchanged sweep only reads files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from spinml.data.atomic import atomic_dir
+from spinml.data.references import ReferenceSet
+from spinml.data.sanitized import SanitizedSet
+from spinml.data.synthetic import SyntheticSet
+from spinml.policy import Level, SharingPolicy
+
+__all__ = ["Settings", "Experiment", "run", "sweep", "all_schemes", "default_cache"]
+
+T = TypeVar("T")
+
+
+def default_cache() -> Path:
+    """``$SPINML_CACHE``, else ``~/.cache/spinml``."""
+    return Path(os.environ.get("SPINML_CACHE", "~/.cache/spinml")).expanduser()
+
+
+def all_schemes() -> list[str]:
+    """The nine ``{L0,L1,L2} x {L0,L1,L2}`` policies, as ``"target=..,background=.."``."""
+    return [f"target={t.name},background={b.name}" for t in Level for b in Level]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run depends on besides its policy, ``alpha`` and seed.
+
+    Data: mini-world private user ``user`` (``n_ref`` / ``n_test`` images per
+    class at ``image_size`` px), or ``data`` / ``test_data``, folders in the
+    SpinML artifact or plain layout. Models: ``sd`` / ``controlnet`` /
+    ``encoder`` folders, empty for the bundled zoo. Generation: ``lora_steps``
+    AdamW steps at ``lora_lr`` and rank ``lora_rank`` per L2 object;
+    ``n_per_class`` images per class, ``sample_steps`` solver steps at
+    classifier-free guidance ``guidance``. Training: :class:`~spinml.Trainer`
+    with ``arch``, ``epochs``, ``batch_size`` and ``lr``.
+    """
+
+    user: int = 0
+    data: str = ""
+    test_data: str = ""
+    n_ref: int = 5
+    n_test: int = 25
+    image_size: int = 32
+    sd: str = ""
+    controlnet: str = ""
+    encoder: str = ""
+    lora_steps: int = 300
+    lora_rank: int = 8
+    lora_lr: float = 1e-3
+    n_per_class: int = 64
+    sample_steps: int = 20
+    guidance: float = 5.0
+    arch: str = "mobilenet_v2"
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if bool(self.data) != bool(self.test_data):
+            raise ValueError("give both data and test_data folders, or neither (mini-world)")
+        for name in ("n_ref", "n_test", "image_size", "lora_steps", "lora_rank", "n_per_class",
+                     "sample_steps", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"Settings.{name} must be a positive integer, got {value!r}")
+        for name in ("lora_lr", "lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Settings.{name} must be > 0, got {getattr(self, name)!r}")
+        if not self.guidance >= 1:
+            raise ValueError(f"Settings.guidance must be >= 1, got {self.guidance!r}")
+        for name in ("data", "test_data", "sd", "controlnet", "encoder"):
+            folder = getattr(self, name)
+            if folder and not Path(folder).is_dir():
+                raise FileNotFoundError(f"Settings.{name}: folder {folder} does not exist")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _versions() -> dict[str, str]:
+    import diffusers
+    import peft
+    import torch
+    import transformers
+
+    import spinml
+
+    return {"spinml": spinml.__version__, "torch": torch.__version__,
+            "diffusers": diffusers.__version__, "transformers": transformers.__version__,
+            "peft": peft.__version__}
+
+
+def _check_alpha(alpha: float) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+    return float(alpha)
+
+
+class Experiment:
+    """One user's runs, sharing loaded data, models and the cache.
+
+    ``cache=None`` uses :func:`default_cache`; ``progress`` switches the
+    progress bars.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, cache: str | Path | None = None,
+                 progress: bool = True) -> None:
+        self.settings = settings or Settings()
+        self.cache = Path(cache) if cache is not None else default_cache()
+        self.progress = progress
+        self._loaded: dict[str, Any] = {}
+
+    def _key(self, stage: str, **parts: Any) -> str:
+        if "base" not in self._loaded:
+            from spinml.zoo import ZOO_DIR
+
+            zoo = (ZOO_DIR / "manifest.json").read_bytes() if not self.settings.sd else b""
+            self._loaded["base"] = {"settings": self.settings.to_dict(),
+                                    "versions": _versions(),
+                                    "zoo": hashlib.sha256(zoo).hexdigest()}
+        blob = json.dumps({"stage": stage, **self._loaded["base"], **parts}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+    def _cached(self, stage: str, key: str, make: Callable[[Path], None],
+                load: Callable[[Path], T]) -> T:
+        folder = self.cache / stage / key
+        if not folder.is_dir():
+            with atomic_dir(folder) as tmp:
+                make(tmp)
+        return load(folder)
+
+    def data(self) -> tuple[ReferenceSet, ReferenceSet]:
+        """``(references, test)`` of the user."""
+        if "data" not in self._loaded:
+            s = self.settings
+            if s.data:
+                from spinml.data.folder import load_folder
+
+                self._loaded["data"] = (load_folder(s.data), load_folder(s.test_data))
+            else:
+                from spinml.data import miniworld
+
+                self._loaded["data"] = miniworld.user(s.user, n_ref=s.n_ref, n_test=s.n_test,
+                                                      size=s.image_size)
+        return self._loaded["data"]
+
+    def _generator(self):
+        if "generator" not in self._loaded:
+            from spinml.generate import DiffusionGenerator
+
+            s = self.settings
+            if s.sd:
+                self._loaded["generator"] = DiffusionGenerator.from_pretrained(
+                    s.sd, controlnet=s.controlnet or None, progress=self.progress)
+            else:
+                self._loaded["generator"] = DiffusionGenerator.from_zoo(progress=self.progress)
+        return self._loaded["generator"]
+
+    def evaluator(self):
+        if "evaluator" not in self._loaded:
+            from spinml.evaluate import Evaluator
+
+            references, test = self.data()
+            self._loaded["evaluator"] = Evaluator(references, test,
+                                                  encoder=self.settings.encoder or None)
+        return self._loaded["evaluator"]
+
+    def upload(self, policy: SharingPolicy | str) -> SanitizedSet:
+        """The sanitised upload of the user's references under ``policy``."""
+        from spinml.sanitize import Sanitizer
+
+        policy = SharingPolicy(policy) if isinstance(policy, str) else policy
+        key = self._key("upload", policy=str(policy))
+
+        def make(tmp: Path) -> None:
+            Sanitizer().sanitize(self.data()[0], policy, progress=False).save(tmp / "upload")
+
+        return self._cached("upload", key, make, lambda f: SanitizedSet.load(f / "upload"))
+
+    def synthetic(self, policy: SharingPolicy | str, seed: int) -> SyntheticSet:
+        """The generated set of ``policy`` and ``seed``; the adapters are kept beside it."""
+        policy = SharingPolicy(policy) if isinstance(policy, str) else policy
+        key = self._key("synthetic", policy=str(policy), seed=seed)
+
+        def make(tmp: Path) -> None:
+            s = self.settings
+            generator = self._generator().fit(self.upload(policy), steps=s.lora_steps,
+                                              lr=s.lora_lr, rank=s.lora_rank, seed=seed)
+            generator.save(tmp / "generator")
+            generator.generate(s.n_per_class, seed=seed, steps=s.sample_steps,
+                               guidance=s.guidance).save(tmp / "synthetic")
+
+        return self._cached("synthetic", key, make, lambda f: SyntheticSet.load(f / "synthetic"))
+
+    def training_set(self, policy: SharingPolicy | str, alpha: float, seed: int) -> SyntheticSet:
+        """The scheme's synthetic set with a fraction ``alpha`` drawn from ``L0_L0``."""
+        alpha = _check_alpha(alpha)
+        own = self.synthetic(policy, seed)
+        if alpha == 0:
+            return own
+        return own.mix(self.synthetic(SharingPolicy(default=Level.L0), seed), alpha, seed=seed)
+
+    def model(self, policy: SharingPolicy | str, alpha: float, seed: int):
+        """The specialised model trained on :meth:`training_set`."""
+        from spinml.train import TrainedModel, Trainer
+
+        policy = SharingPolicy(policy) if isinstance(policy, str) else policy
+        key = self._key("model", policy=str(policy), alpha=_check_alpha(alpha), seed=seed)
+
+        def make(tmp: Path) -> None:
+            s = self.settings
+            trainer = Trainer(arch=s.arch, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size,
+                              seed=seed, progress=self.progress)
+            trainer.fit(self.training_set(policy, alpha, seed)).save(tmp / "model")
+
+        return self._cached("model", key, make, lambda f: TrainedModel.load(f / "model"))
+
+    def run(self, policy: SharingPolicy | str, *, alpha: float = 0.0,
+            seed: int = 0) -> pd.DataFrame:
+        """All metrics of one run, tidy (see :meth:`~spinml.evaluate.Report.to_frame`)."""
+        policy = SharingPolicy(policy) if isinstance(policy, str) else policy
+        alpha = _check_alpha(alpha)
+        key = self._key("metrics", policy=str(policy), alpha=alpha, seed=seed)
+
+        def make(tmp: Path) -> None:
+            report = self.evaluator().evaluate(
+                model=self.model(policy, alpha, seed),
+                synthetic=self.training_set(policy, alpha, seed),
+                sanitized=self.upload(policy), scheme=policy.scheme, alpha=alpha, seed=seed)
+            report.to_frame().to_csv(tmp / "metrics.csv", index=False)
+
+        return self._cached("metrics", key, make,
+                            lambda f: pd.read_csv(f / "metrics.csv", dtype={"seed": int}))
+
+    def sweep(self, policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.0,),
+              seeds: Sequence[int] = (0,)) -> pd.DataFrame:
+        """Every ``(policy, alpha, seed)`` run, concatenated in that order."""
+        policies = [SharingPolicy(p) if isinstance(p, str) else p for p in policies]
+        alphas = [_check_alpha(a) for a in alphas]
+        if not policies or not alphas or not seeds:
+            raise ValueError("sweep needs at least one policy, one alpha and one seed")
+        runs = [(p, a, s) for p in policies for a in alphas for s in seeds]
+        frames = []
+        for policy, alpha, seed in tqdm(runs, desc="sweep", disable=not self.progress):
+            frames.append(self.run(policy, alpha=alpha, seed=seed))
+        return pd.concat(frames, ignore_index=True)
+
+
+def run(policy: SharingPolicy | str, *, alpha: float = 0.0, seed: int = 0,
+        settings: Settings | None = None, cache: str | Path | None = None,
+        progress: bool = True) -> pd.DataFrame:
+    """One scheme end to end: sanitise, fit, generate, train, evaluate (see the module)."""
+    return Experiment(settings, cache=cache, progress=progress).run(policy, alpha=alpha,
+                                                                     seed=seed)
+
+
+def sweep(policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.0,),
+          seeds: Sequence[int] = (0,), *, settings: Settings | None = None,
+          cache: str | Path | None = None, progress: bool = True) -> pd.DataFrame:
+    """:meth:`Experiment.sweep` over ``policies x alphas x seeds``: one tidy DataFrame."""
+    return Experiment(settings, cache=cache, progress=progress).sweep(policies, alphas, seeds)

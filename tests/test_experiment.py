@@ -1,0 +1,78 @@
+"""experiment.run / sweep on the mini-world with the bundled zoo, at toy sizes."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spinml.data import miniworld
+from spinml.evaluate import COLUMNS, Evaluator
+from spinml.experiment import Experiment, Settings, all_schemes
+from spinml.train import Trainer
+
+TOY = Settings(n_ref=2, n_test=3, lora_steps=3, n_per_class=3, sample_steps=2, epochs=1,
+               batch_size=8)
+POLICIES = ["target=L2,background=L1", "target=L0,background=L0"]
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    frame = Experiment(TOY, cache=cache, progress=False).sweep(POLICIES, alphas=(0, 0.5))
+    return cache, frame
+
+
+def test_sweep_is_tidy_and_finite(first):
+    _, frame = first
+    assert list(frame.columns) == COLUMNS
+    assert set(frame.scheme) == {"L2_L1", "L0_L0"} and set(frame.alpha) == {0.0, 0.5}
+    assert not frame.duplicated(["scheme", "alpha", "object", "metric", "seed"]).any()
+    assert np.isfinite(frame.value).all()
+    per_run = frame.groupby(["scheme", "alpha"]).size()
+    assert (per_run == 2 * 5 + 2 + 4).all()
+    upload_mi = frame[(frame.metric == "mi") & (frame.alpha == 0)].set_index(["scheme", "object"])
+    assert upload_mi.loc[("L0_L0", "target"), "value"] == 0.0
+    assert upload_mi.loc[("L2_L1", "target"), "value"] > upload_mi.loc[("L2_L1", "background"),
+                                                                       "value"] > 0
+
+
+def test_rerun_reads_the_cache_and_loads_no_model(first):
+    cache, frame = first
+    again = Experiment(TOY, cache=cache, progress=False)
+    pd.testing.assert_frame_equal(again.sweep(POLICIES, alphas=(0, 0.5)), frame)
+    assert "generator" not in again._loaded
+
+
+def test_same_seed_same_frame_in_a_fresh_cache(first, tmp_path):
+    _, frame = first
+    fresh = Experiment(TOY, cache=tmp_path, progress=False).run(POLICIES[0], alpha=0.5)
+    expected = frame[(frame.scheme == "L2_L1") & (frame.alpha == 0.5)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(fresh, expected, check_exact=True)
+
+
+def test_a_crashed_run_leaves_no_cache_entry(tmp_path):
+    broken = Experiment(Settings(**{**TOY.to_dict(), "arch": "no_such_net"}), cache=tmp_path,
+                        progress=False)
+    with pytest.raises(ValueError, match="no_such_net"):
+        broken.run(POLICIES[1])
+    assert not list(tmp_path.glob("model/*"))
+    assert not list(tmp_path.glob("metrics/*"))
+    assert not list(tmp_path.rglob("*.tmp-*"))
+
+
+def test_bad_settings_and_alphas_are_refused():
+    with pytest.raises(ValueError, match="alpha"):
+        Experiment(TOY).training_set(POLICIES[0], 1.5, 0)
+    with pytest.raises(ValueError, match="epochs"):
+        Settings(epochs=0)
+    with pytest.raises(FileNotFoundError, match="sd"):
+        Settings(sd="/no/such/folder")
+    assert len(all_schemes()) == 9
+
+
+def test_evaluator_refuses_a_test_set_of_other_classes():
+    refs, test = miniworld.user(1, n_ref=1, n_test=2, size=16)
+    model = Trainer(arch="resnet20", epochs=1, batch_size=8, progress=False).fit(refs)
+    other = test.subset([i for i, im in enumerate(test) if im.label != "eating"])
+    other.classes = tuple(c for c in test.classes if c != "eating")
+    with pytest.raises(ValueError, match="differ from the test set"):
+        Evaluator(refs, other).evaluate(model=model)

@@ -1,0 +1,161 @@
+"""DP-FedEmb mechanics: local updates, clipping, noise, partial aggregation, seeds, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from spinml import DPFedEmbTrainer
+from spinml.train.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_deltas
+from spinml.train.dp_fedemb import LocalSettings, client_deltas, sample_clients, virtual_clients
+from spinml.train.embedding import EmbeddingNet, recall_at_1, tar_at_far
+
+
+def population(n_users: int, seed: int = 0) -> list[tuple[np.ndarray, list[str]]]:
+    """Users with 3 to 20 random 16 px images of one to three identities each."""
+    rng = np.random.default_rng(seed)
+    users = []
+    for u in range(n_users):
+        n = int(rng.integers(3, 21))
+        X = rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8)
+        users.append((X, [f"u{u}/pet{i % int(rng.integers(1, 4))}" for i in range(n)]))
+    return users
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    backbone = EmbeddingNet()
+    theta = {k: v.detach() for k, v in backbone.named_parameters()}
+    return backbone, theta, virtual_clients(population(24), 2, seed=0)
+
+
+@pytest.mark.parametrize("head_steps, cosine", [(0, True), (3, False)])
+def test_vectorised_clipped_deltas_equal_per_client_reference(setup, head_steps, cosine):
+    backbone, theta, clients = setup
+    settings = LocalSettings(head_steps=head_steps, cosine=cosine, lr=0.05)
+    ids = list(range(len(clients)))
+    fast = clip_deltas(client_deltas(backbone, theta, clients, settings, 3, ids), 0.3)
+    for i, client in enumerate(clients):
+        d = client_deltas(backbone, theta, [client], settings, 3, [i], vectorised=False)[0]
+        reference = d * min(1.0, 0.3 / d.norm().item())
+        torch.testing.assert_close(fast[i], reference, atol=1e-6, rtol=0)
+    assert fast.norm(dim=1).max() <= 0.3 + 1e-6
+    assert len({len(c.labels) for c in clients}) > 1  # padding was exercised
+
+
+def test_client_returns_backbone_delta_only(setup):
+    backbone, theta, clients = setup
+    deltas = client_deltas(backbone, theta, clients[:2], LocalSettings(), 0, [0, 1])
+    assert deltas.shape == (2, sum(p.numel() for p in backbone.parameters()))
+    assert deltas.abs().sum() > 0
+
+
+def test_clip_keeps_small_deltas_and_scales_large_ones():
+    deltas = torch.tensor([[3.0, 4.0], [0.3, 0.4]])
+    torch.testing.assert_close(clip_deltas(deltas, 1.0), torch.tensor([[0.6, 0.8], [0.3, 0.4]]))
+
+
+def test_fedavg_noise_std_is_sigma_times_clip():
+    sigma, clip, expected, size = 1.3, 0.7, 25.0, 200_000
+    agg = DPFedAvg(clip, sigma, expected, seed=1)
+    noise = agg.aggregate(torch.zeros(size), 4) * expected
+    # the sample std of 200k normals is within 1 % of the truth with probability > 0.999
+    assert noise.std().item() == pytest.approx(sigma * clip, rel=0.01)
+    assert abs(noise.mean().item()) < 4 * sigma * clip / size ** 0.5
+    other = agg.aggregate(torch.zeros(size), 5) * expected
+    assert abs(np.corrcoef(noise, other)[0, 1]) < 0.02
+    signal = torch.ones(size)
+    torch.testing.assert_close(agg.aggregate(signal, 4), (signal + noise) / expected)
+
+
+def test_ftrl_prefix_noise_is_tree_noise():
+    sigma, clip, size = 2.0, 0.5, 100_000
+    agg = DPFTRL(clip, sigma, clients_per_round=10, rounds_per_epoch=8, seed=0)
+    increments = [agg.aggregate(torch.zeros(size), t) * 10 for t in range(7)]
+    prefix = torch.stack(increments).cumsum(0)
+    # prefix t = 1..7 is the sum of popcount(t) independent tree nodes
+    for t in range(1, 8):
+        std = sigma * clip * bin(t).count("1") ** 0.5
+        assert prefix[t - 1].std().item() == pytest.approx(std, rel=0.02)
+
+
+def test_server_momentum_matches_torch_sgd():
+    theta = torch.zeros(5)
+    param = torch.nn.Parameter(torch.zeros(5))
+    sgd = torch.optim.SGD([param], lr=0.1, momentum=0.9)
+    mine = ServerMomentum(0.1, 0.9)
+    for t in range(4):
+        update = torch.arange(5.0) * (t + 1)
+        theta = mine.step(theta, update)
+        param.grad = -update
+        sgd.step()
+    torch.testing.assert_close(theta, param.detach())
+
+
+def test_poisson_sampling_rate():
+    counts = [len(sample_clients("fedavg", 0.1, 1000, t, seed=0)) for t in range(50)]
+    assert np.mean(counts) == pytest.approx(100, rel=0.05)
+    assert len(set(counts)) > 1
+    epoch = np.concatenate([sample_clients("ftrl", 0.25, 10, t, seed=0) for t in range(4)])
+    assert sorted(epoch) == list(range(10))
+
+
+def test_virtual_clients_merge_users_and_remap_labels():
+    users = population(10)
+    clients = virtual_clients(users, 3, seed=0)
+    assert len(clients) == 3
+    assert sorted(u for c in clients for u in c.users) == list(range(10))
+    for c in clients:
+        assert len(c.labels) == sum(len(users[u][0]) for u in c.users)
+        assert c.n_classes == len({i for u in c.users for i in users[u][1]})
+        assert set(c.labels.tolist()) == set(range(c.n_classes))
+
+
+def test_fit_same_seed_same_backbone_and_records_history():
+    users = population(16)
+    kw = dict(q=0.5, sigma=0.5, rounds=3, users_per_client=2, progress=False)
+    a = DPFedEmbTrainer(seed=3, **kw).fit(users)
+    b = DPFedEmbTrainer(seed=3, **kw).fit(users)
+    c = DPFedEmbTrainer(seed=4, **kw).fit(users)
+    pa, pb, pc = (torch.nn.utils.parameters_to_vector(t.backbone_.parameters())
+                  for t in (a, b, c))
+    assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+    assert [h["round"] for h in a.history_] == [0, 1, 2]
+    assert a.epsilon(1e-3, "rdp").rounds == 3
+
+
+def test_vectorised_fit_equals_sequential_fit():
+    users = population(16)
+    kw = dict(q=0.5, sigma=1.0, rounds=2, users_per_client=2, head_steps=1, progress=False)
+    fast = DPFedEmbTrainer(**kw).fit(users).backbone_
+    slow = DPFedEmbTrainer(vectorised=False, **kw).fit(users).backbone_
+    torch.testing.assert_close(torch.nn.utils.parameters_to_vector(fast.parameters()),
+                               torch.nn.utils.parameters_to_vector(slow.parameters()),
+                               atol=1e-5, rtol=0)
+
+
+def test_retrieval_metrics():
+    ids = np.repeat(np.arange(30), 3)
+    perfect = np.eye(30)[ids] + 0.01 * np.random.default_rng(0).normal(size=(90, 30))
+    assert recall_at_1(perfect, ids) == 1.0 and tar_at_far(perfect, ids) == 1.0
+    random = np.random.default_rng(1).normal(size=(90, 8))
+    assert recall_at_1(random, ids) < 0.3
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(q=0.0), "q"), (dict(q=1.2), "q"), (dict(clip=0.0), "clip"),
+    (dict(sigma=-1.0), "sigma"), (dict(users_per_client=50), "users_per_client")])
+def test_bad_settings(params, match):
+    with pytest.raises(ValueError, match=match):
+        DPFedEmbTrainer(progress=False, **params).fit(population(4))
+
+
+def test_bad_delta_and_empty_user():
+    with pytest.raises(ValueError, match="delta"):
+        DPFedEmbTrainer().epsilon(1.0)
+    users = population(4)
+    users[2] = (np.zeros((0, 16, 16, 3), np.uint8), [])
+    with pytest.raises(ValueError, match="user 2 has no images"):
+        DPFedEmbTrainer(users_per_client=1, progress=False).fit(users)
