@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $(STAMP)
 
+# The main job: the privacy-utility report of mini-world user 0 on the bundled zoo.
 demo: $(STAMP)
-	$(BIN)/spinml demo
+	$(BIN)/spinml report notebooks/02_privacy_utility_report.ipynb --quiet
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

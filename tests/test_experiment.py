@@ -76,3 +76,12 @@ def test_evaluator_refuses_a_test_set_of_other_classes():
     other.classes = tuple(c for c in test.classes if c != "eating")
     with pytest.raises(ValueError, match="differ from the test set"):
         Evaluator(refs, other).evaluate(model=model)
+
+
+def test_every_setting_belongs_to_exactly_one_cache_stage():
+    import dataclasses
+
+    from spinml.experiment import _STAGE_FIELDS
+
+    staged = [f for fields in _STAGE_FIELDS.values() for f in fields]
+    assert sorted(staged) == sorted(f.name for f in dataclasses.fields(Settings))

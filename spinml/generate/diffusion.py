@@ -320,6 +320,26 @@ class DiffusionGenerator:
             out.append(np.clip(np.round(images * 255), 0, 255).astype(np.uint8))
         return np.concatenate(out)
 
+    def _conditions(self, stream: str, label: str, n: int,
+                    seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+        """``n`` augmented feature maps of ``stream``'s class ``label`` (all classes' maps
+        when the upload has none of it), and which shared map each came from."""
+        maps, labels, _ = self.conditions_[stream]
+        pool = [m for m, lab in zip(maps, labels, strict=True) if lab == label] or maps
+        rng = np.random.default_rng(seed)
+        picks = rng.integers(0, len(pool), n)
+        return [augment_condition(pool[i], rng) for i in picks], picks
+
+    def conditions(self, stream: str, n_per_class: int, *, seed: int = 0
+                   ) -> dict[str, list[np.ndarray]]:
+        """Per class, the ControlNet conditions that ``generate(n_per_class, seed=seed)``
+        uses for L1 stream ``stream``, in the order of its images."""
+        if self.levels_.get(stream) != Level.L1:
+            raise ValueError(f"stream {stream!r} is not shared at L1 in this fit")
+        k = STREAMS.index(stream)
+        return {label: self._conditions(stream, label, n_per_class, _seed(seed, c, k))[0]
+                for c, label in enumerate(self.classes_)}
+
     def _stream(self, stream: str, label: str, n: int, *, seed: int, steps: int,
                 guidance: float) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
         level = self.levels_[stream]
@@ -336,11 +356,8 @@ class DiffusionGenerator:
                 unet.disable_adapters()
             pipe, record = self.pipe_, {}
             if level == Level.L1:
-                maps, labels, kind = self.conditions_[stream]
-                pool = [m for m, lab in zip(maps, labels, strict=True) if lab == label] or maps
-                rng = np.random.default_rng(seed)
-                picks = rng.integers(0, len(pool), n)
-                conditions = [augment_condition(pool[i], rng) for i in picks]
+                conditions, picks = self._conditions(stream, label, n, seed)
+                kind = self.conditions_[stream][2]
                 pipe = self.controlnets_[kind]
                 record = {"condition": kind}
         images = self._sample(pipe, prompts, seed=seed, steps=steps, guidance=guidance,

@@ -142,3 +142,26 @@ def test_bad_input(tiny_sd, tmp_path):
     no_controlnet.fit(upload, steps=1, rank=2)
     with pytest.raises(ValueError, match="n_per_class"):
         no_controlnet.generate(0)
+
+
+def test_conditions_are_the_shared_maps_generate_uses(tiny_sd):
+    upload = Sanitizer().sanitize(_references(), "target=L1,background=L0", progress=False)
+    generator = _generator(tiny_sd).fit(upload)
+    maps = generator.conditions("target", 3, seed=4)
+    assert set(maps) == {"sleeping", "eating"} and all(len(m) == 3 for m in maps.values())
+    flat = [m for ms in maps.values() for m in ms]
+    assert all(m.shape == (24, 24) and set(np.unique(m)) <= {0, 255} for m in flat)
+    again = generator.conditions("target", 3, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(flat, [m for ms in again.values() for m in ms],
+                                                        strict=True))
+    with pytest.raises(ValueError, match="not shared at L1"):
+        generator.conditions("background", 3)
+
+
+def test_lora_initialisation_does_not_depend_on_the_global_rng(tiny_sd):
+    upload = Sanitizer().sanitize(_references(), "target=L2", progress=False)
+    runs = []
+    for global_seed in (0, 1):
+        torch.manual_seed(global_seed)
+        runs.append(_generator(tiny_sd).fit(upload, steps=2, rank=2).generate(1, seed=3, steps=2))
+    assert np.array_equal(runs[0][0].image, runs[1][0].image)
