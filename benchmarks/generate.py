@@ -1,6 +1,6 @@
 """The DiffusionGenerator on the bundled zoo: what each level changes, and its speed.
 
-    .venv/bin/python benchmarks/generate.py [--users 0 1 2] [--n 16] [--cache DIR]
+    .venv/bin/python benchmarks/generate.py [--users 0 1 2] [--cache DIR]
 
 1. Per private user, target levels L0, L1, L2 (background at L0): the SIM of the
    generated targets to the user's real pet segments (expected L0 < L1 <= L2),
@@ -34,8 +34,9 @@ SCHEMES = {"L0_L0": "target=L0,background=L0", "L1_L0": "target=L1,background=L0
            "L2_L0": "target=L2,background=L0"}
 
 
-def per_user(user: int, n: int, cache: Path) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    experiment = Experiment(Settings(user=user, n_per_class=n), cache=cache, progress=False)
+def per_user(user: int, cache: Path | None) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    experiment = Experiment(Settings(user=user), cache=cache, progress=False)
+    n = experiment.settings.n_per_class
     row: dict[str, float] = {"user": user}
     examples = {}
     for name, policy in SCHEMES.items():
@@ -107,7 +108,6 @@ def generate_ratio(experiment: Experiment, n: int = 8, steps: int = 20) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--n", type=int, default=16, help="images per class and scheme")
     parser.add_argument("--cache", default=None)
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
@@ -115,7 +115,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows, grids = [], []
     for user in args.users:
-        row, examples = per_user(user, args.n, Path(args.cache) if args.cache else None)
+        row, examples = per_user(user, Path(args.cache) if args.cache else None)
         rows.append(row)
         grids.append(np.concatenate([np.concatenate(list(examples[k]), axis=1)
                                      for k in ("real", *SCHEMES)], axis=0))

@@ -1,0 +1,428 @@
+"""Synthetic images from a teacher's BatchNorm statistics (seed 001; ZeroQ, DeepInversion).
+
+A batch of images starts as Gaussian noise and is optimised with Adam for
+``K`` steps so that the teacher, in eval mode, sees batch statistics that
+match its BatchNorm running statistics and predicts the intended labels::
+
+    L(x) = R_BN(x) + CE(f(x), y)
+           + tv * R_TV(x) + l2 * R_L2(x) + competition * (1 - JS(f(x), s(x)))
+
+``R_BN`` is defined in :mod:`spinml.generate.bn_statistics`; the other terms
+are DeepInversion's optional priors (:class:`Priors`, all off by default,
+which is the plain method of seed 001)::
+
+    gen = BNInversionGenerator(trained_model, steps=2000)
+    synthetic = gen.generate(500, seed=0)          # a balanced SyntheticSet
+
+Images live in the teacher's input space, ``x = p / 127.5 - 1`` for uint8
+pixels ``p`` (the Trainer's :func:`~spinml.train.trainer.normalize`), are
+kept in ``[-1, 1]`` after every step and returned as ``p = round((x + 1) *
+127.5)``: what the teacher saw, up to 8-bit rounding.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from spinml.data.synthetic import SyntheticImage, SyntheticSet
+from spinml.generate.bn_statistics import BatchNormStatistics, batch_norm_layers, eval_mode
+from spinml.train.trainer import TrainedModel, normalize
+
+__all__ = ["BNInversionGenerator", "Priors", "total_variation", "jensen_shannon"]
+
+METHOD = "bn_inversion"
+
+
+def _integral(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class Priors:
+    """DeepInversion's priors, all off by default (seed 001's plain method).
+
+    tv
+        Weight of the total variation ``R_TV(x) = sum_d ||x - shift_d(x)||_2``
+        over the four neighbour directions (right, down and both diagonals),
+        the norm taken over the whole batch (:func:`total_variation`).
+    l2
+        Weight of ``R_L2(x) = mean_n ||x_n||_2``, each image's Euclidean norm.
+    jitter
+        Each step the batch is rolled by ``(dy, dx)`` pixels, each uniform in
+        ``[-jitter, jitter]``, before the teacher sees it.
+    flip
+        Each step the batch is mirrored left-right with probability 1/2.
+    first_bn
+        Multiplier of the first BatchNorm layer's term in ``R_BN``.
+    competition
+        Weight of Adaptive DeepInversion's ``1 - JS(f(x), s(x))`` between the
+        teacher's and the student's softmax at ``temperature``
+        (:func:`jensen_shannon`); needs a ``student``.
+    temperature
+        Softmax temperature of the competition term.
+    student_steps
+        Distillation steps (Adam, lr 1e-3, KL divergence to the teacher at
+        ``temperature``) of the student on each finished batch, so that it
+        learns what was generated and the next batches go where it still
+        disagrees with the teacher.
+    """
+
+    tv: float = 0.0
+    l2: float = 0.0
+    jitter: int = 0
+    flip: bool = False
+    first_bn: float = 1.0
+    competition: float = 0.0
+    temperature: float = 3.0
+    student_steps: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("tv", "l2", "first_bn", "competition"):
+            value = getattr(self, name)
+            if not _real(value) or value < 0:
+                raise ValueError(f"priors.{name} must be a number >= 0, got {value!r}")
+        if not _real(self.temperature) or self.temperature <= 0:
+            raise ValueError(f"priors.temperature must be > 0, got {self.temperature!r}")
+        for name in ("jitter", "student_steps"):
+            value = getattr(self, name)
+            if not _integral(value) or value < 0:
+                raise ValueError(f"priors.{name} must be an integer >= 0, got {value!r}")
+        if not isinstance(self.flip, bool):
+            raise TypeError(f"priors.flip must be True or False, got {self.flip!r}")
+
+    @classmethod
+    def from_any(cls, priors: Priors | dict[str, Any] | None) -> Priors:
+        """``None`` -> no priors; a dict (e.g. a papermill parameter) -> its fields."""
+        if priors is None:
+            return cls()
+        if isinstance(priors, cls):
+            return priors
+        if isinstance(priors, dict):
+            unknown = set(priors) - {f.name for f in fields(cls)}
+            if unknown:
+                raise ValueError(f"unknown priors {sorted(unknown)}; "
+                                 f"known: {[f.name for f in fields(cls)]}")
+            return cls(**priors)
+        raise TypeError(f"priors must be a Priors, a dict or None, got {type(priors).__name__}")
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """DeepInversion's ``R_TV``: ``||x[.., :, :-1] - x[.., :, 1:]||_2`` plus the same
+    for the vertical and both diagonal neighbours, norms over the whole
+    ``(N, C, H, W)`` batch (input-space units)."""
+    return (torch.linalg.vector_norm(x[..., :, :-1] - x[..., :, 1:])
+            + torch.linalg.vector_norm(x[..., :-1, :] - x[..., 1:, :])
+            + torch.linalg.vector_norm(x[..., 1:, :-1] - x[..., :-1, 1:])
+            + torch.linalg.vector_norm(x[..., :-1, :-1] - x[..., 1:, 1:]))
+
+
+def jensen_shannon(logits_p: torch.Tensor, logits_q: torch.Tensor,
+                   temperature: float) -> torch.Tensor:
+    """Adaptive DeepInversion's Jensen-Shannon divergence (nats), clipped to [0, 1]:
+    ``P, Q = softmax(logits / T)``, ``M = (P + Q) / 2``, each clamped to
+    ``[0.01, 0.99]``; ``JS = (KL(P || M) + KL(Q || M)) / 2``, KL summed over
+    classes and averaged over the batch."""
+    p = torch.softmax(logits_p / temperature, 1)
+    q = torch.softmax(logits_q / temperature, 1)
+    m = (0.5 * (p + q)).clamp(0.01, 0.99)
+    p, q = p.clamp(0.01, 0.99), q.clamp(0.01, 0.99)
+    kl_pm = (p * (p.log() - m.log())).sum(1).mean()
+    kl_qm = (q * (q.log() - m.log())).sum(1).mean()
+    return (0.5 * (kl_pm + kl_qm)).clamp(0.0, 1.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Teacher inputs ``(N, 3, H, W)`` in ``[-1, 1]`` -> uint8 RGB ``(N, H, W, 3)``,
+    ``p = round((x + 1) * 127.5)``: the inverse of the Trainer's ``normalize``."""
+    pixels = ((x.detach().float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _seed(*keys: int) -> int:
+    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+
+
+def _device(network: nn.Module) -> torch.device:
+    parameter = next(network.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def _image_size(value: Any) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    pair = (value, value) if _integral(value) else tuple(value) if isinstance(
+        value, (tuple, list)) else None
+    if pair is None or len(pair) != 2 or not all(_integral(v) and v > 0 for v in pair):
+        raise ValueError(f"image_size must be a positive integer or an (H, W) pair of them, "
+                         f"got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+class BNInversionGenerator:
+    """Generate a labelled :class:`SyntheticSet` by BatchNorm-statistics inversion.
+
+    Parameters
+    ----------
+    teacher
+        A :class:`~spinml.train.TrainedModel` (its network, classes and image
+        size are used) or any ``torch.nn.Module`` with BatchNorm layers that
+        maps ``(N, 3, H, W)`` images, normalised as ``p / 127.5 - 1``, to
+        ``(N, C)`` logits. It is put in eval mode while generating and its
+        mode is restored afterwards; its weights are never changed.
+    steps
+        ``K``, Adam steps per batch (0: the Gaussian noise itself).
+    batch_size
+        Images optimised together; their batch statistics are matched.
+    lr
+        Adam learning rate (input-space units per step).
+    image_size
+        ``H`` or ``(H, W)`` in pixels; required for a bare module, and must be
+        the trained size for a TrainedModel (which is the default there).
+    priors
+        :class:`Priors` or a dict of its fields; ``None``: none.
+    classes
+        Class names, one per logit; default the TrainedModel's, or
+        ``"0"``, ``"1"``, ... for a bare module.
+    student
+        The network of the competition term (a copy is used, so the given
+        module is never changed).
+    progress
+        Show a ``tqdm`` progress bar.
+
+    Images are optimised on the teacher's device. After ``generate``,
+    ``history_`` holds one dict per batch with the per-step losses ``bn``
+    (``R_BN``), ``ce`` (cross-entropy, nats) and ``total`` (the objective).
+    """
+
+    def __init__(self, teacher: TrainedModel | nn.Module, steps: int = 2000,
+                 batch_size: int = 250, lr: float = 0.1,
+                 image_size: int | tuple[int, int] | None = None,
+                 priors: Priors | dict[str, Any] | None = None,
+                 classes: Sequence[str] | None = None, student: nn.Module | None = None,
+                 progress: bool = True) -> None:
+        self.teacher = teacher
+        self.steps = steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.image_size = image_size
+        self.priors = priors
+        self.classes = classes
+        self.student = student
+        self.progress = progress
+        self._check()
+
+    # ------------------------------------------------------------------ settings
+
+    def _network(self) -> nn.Module:
+        if isinstance(self.teacher, TrainedModel):
+            return self.teacher.module_
+        if isinstance(self.teacher, nn.Module):
+            return self.teacher
+        raise TypeError(f"teacher must be a TrainedModel or a torch.nn.Module, "
+                        f"got {type(self.teacher).__name__}")
+
+    def _size(self) -> tuple[int, int]:
+        size = _image_size(self.image_size)
+        if isinstance(self.teacher, TrainedModel):
+            trained = self.teacher.image_size_
+            if size is not None and size != trained:
+                raise ValueError(f"image_size={self.image_size!r} but the teacher was trained on "
+                                 f"{trained[0]}x{trained[1]} images")
+            return trained
+        if size is None:
+            raise ValueError("image_size is required when the teacher is a bare nn.Module")
+        return size
+
+    def _classes(self, num_logits: int) -> tuple[str, ...]:
+        if self.classes is not None:
+            classes = tuple(self.classes)
+        elif isinstance(self.teacher, TrainedModel):
+            classes = self.teacher.classes_
+        else:
+            classes = tuple(str(i) for i in range(num_logits))
+        if len(classes) != num_logits:
+            raise ValueError(f"classes has {len(classes)} names but the teacher returns "
+                             f"{num_logits} logits")
+        return classes
+
+    def _check(self) -> tuple[nn.Module, tuple[int, int], tuple[str, ...], Priors]:
+        """Validate the settings; return the network, image size, classes and priors."""
+        if not _integral(self.steps) or self.steps < 0:
+            raise ValueError(f"steps (K) must be an integer >= 0, got {self.steps!r}")
+        if not _integral(self.batch_size) or self.batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if not _real(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if not isinstance(self.progress, bool):
+            raise TypeError(f"progress must be True or False, got {self.progress!r}")
+        network = self._network()
+        batch_norm_layers(network, "teacher")
+        priors = Priors.from_any(self.priors)
+        if priors.competition > 0 and self.student is None:
+            raise ValueError("priors.competition > 0 needs a student network (student=...)")
+        if self.student is not None and not isinstance(self.student, nn.Module):
+            raise TypeError(f"student must be a torch.nn.Module, got "
+                            f"{type(self.student).__name__}")
+        height, width = self._size()
+        if priors.jitter >= min(height, width):
+            raise ValueError(f"priors.jitter={priors.jitter} must be smaller than the image "
+                             f"({height}x{width})")
+        classes = self._classes(self._probe(network, (height, width)))
+        return network, (height, width), classes, priors
+
+    def _probe(self, network: nn.Module, size: tuple[int, int]) -> int:
+        """Run two blank images through the teacher; return its number of logits."""
+        try:
+            with torch.no_grad(), eval_mode(network):
+                logits = network(torch.zeros(2, 3, *size, device=_device(network)))
+        except RuntimeError as err:
+            raise ValueError(f"the teacher cannot take image_size={size[0]}x{size[1]}: "
+                             f"{err}") from None
+        if logits.ndim != 2 or logits.shape[0] != 2:
+            raise ValueError(f"the teacher returns shape {tuple(logits.shape)} for 2 images; "
+                             f"expected logits (2, num_classes)")
+        return int(logits.shape[1])
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's settings (scikit-learn's estimator protocol)."""
+        return {name: getattr(self, name) for name in (
+            "teacher", "steps", "batch_size", "lr", "image_size", "priors", "classes",
+            "student", "progress")}
+
+    def __repr__(self) -> str:
+        return (f"BNInversionGenerator(steps={self.steps}, batch_size={self.batch_size}, "
+                f"lr={self.lr}, priors={Priors.from_any(self.priors)})")
+
+    # ------------------------------------------------------------------ generation
+
+    def generate(self, n: int, seed: int = 0) -> SyntheticSet:
+        """``n`` images, ``K = steps``, labels balanced over the classes (image ``i``
+        gets class ``i mod C``). Batch ``b`` starts from noise seeded by
+        ``(seed, b)``: the same seed gives the same images (on the CPU)."""
+        return self.generate_snapshots(n, seed, at=(self.steps,))[self.steps]
+
+    def generate_snapshots(self, n: int, seed: int = 0,
+                           at: Sequence[int] = (0, 50, 200, 1000, 2000)) -> dict[int, SyntheticSet]:
+        """The images after each step count ``K`` in ``at``, from one optimisation
+        of ``max(at)`` steps per batch: ``{K: SyntheticSet}``. The learning rate
+        is constant, so the set at ``K`` equals ``generate`` with ``steps=K``.
+        ``self.steps`` is not used here."""
+        network, size, classes, priors = self._check()
+        if not _integral(n) or n <= 0:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        if not _integral(seed) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        if not at or not all(_integral(k) and k >= 0 for k in at):
+            raise ValueError(f"at must list step counts K >= 0, got {at!r}")
+        ks = sorted({int(k) for k in at})
+        device = _device(network)
+        student = None if self.student is None else copy.deepcopy(self.student).to(device)
+        labels = torch.arange(n) % len(classes)
+        per_k: dict[int, list[SyntheticImage]] = {k: [] for k in ks}
+        self.history_: list[dict[str, Any]] = []
+        batches = range(0, n, self.batch_size)
+        bar = tqdm(total=len(batches) * ks[-1], desc=f"BN inversion K={ks[-1]}", unit="step",
+                   disable=not self.progress)
+        try:
+            with eval_mode(network):
+                for b, start in enumerate(batches):
+                    y = labels[start:start + self.batch_size]
+                    snaps, history = self._invert(network, y.to(device), size, ks, priors,
+                                                  student, _seed(seed, b), bar)
+                    self.history_.append({"batch": b, **history})
+                    for k, images in snaps.items():
+                        per_k[k] += [SyntheticImage(image, classes[int(label)], provenance={
+                            "method": METHOD, "scheme": f"{METHOD}_K{k}", "K": k, "seed": seed,
+                            "batch": b, "index": start + i, "label": classes[int(label)],
+                            "lr": self.lr, "batch_size": self.batch_size,
+                            "priors": asdict(priors)})
+                            for i, (image, label) in enumerate(zip(images, y, strict=True))]
+        finally:
+            bar.close()
+        return {k: SyntheticSet(per_k[k], classes=classes) for k in ks}
+
+    def _invert(self, network: nn.Module, labels: torch.Tensor, size: tuple[int, int],
+                ks: list[int], priors: Priors, student: nn.Module | None, seed: int,
+                bar: tqdm) -> tuple[dict[int, np.ndarray], dict[str, list[float]]]:
+        """Optimise one batch for ``max(ks)`` steps; uint8 snapshots at each of ``ks``
+        and the per-step losses (``bn``: R_BN, ``ce``: cross-entropy in nats,
+        ``total``: the whole objective)."""
+        generator = torch.Generator().manual_seed(seed)
+        noise = torch.randn(len(labels), 3, *size, generator=generator)
+        x = noise.clamp(-1.0, 1.0).to(labels.device).requires_grad_(True)
+        optimizer = torch.optim.Adam([x], lr=self.lr)
+        snaps = {0: to_uint8(x)} if ks[0] == 0 else {}
+        history: dict[str, list[float]] = {"bn": [], "ce": [], "total": []}
+        if student is not None:
+            student.eval()
+        with BatchNormStatistics(network, priors.first_bn) as stats:
+            for step in range(1, ks[-1] + 1):
+                inputs = self._augment(x, priors, generator)
+                logits = network(inputs)
+                bn, ce = stats.loss(), F.cross_entropy(logits, labels)
+                loss = bn + ce
+                if priors.tv:
+                    loss = loss + priors.tv * total_variation(inputs)
+                if priors.l2:
+                    loss = loss + priors.l2 * torch.linalg.vector_norm(
+                        inputs.flatten(1), dim=1).mean()
+                if priors.competition:
+                    loss = loss + priors.competition * (1.0 - jensen_shannon(
+                        logits, student(inputs), priors.temperature))
+                (x.grad,) = torch.autograd.grad(loss, [x])
+                optimizer.step()
+                with torch.no_grad():
+                    x.clamp_(-1.0, 1.0)
+                for name, value in (("bn", bn), ("ce", ce), ("total", loss)):
+                    history[name].append(value.item())
+                if step in ks:
+                    snaps[step] = to_uint8(x)
+                bar.update()
+        if student is not None and priors.student_steps:
+            self._distill(network, student, normalize(torch.from_numpy(
+                snaps[ks[-1]]).permute(0, 3, 1, 2).to(labels.device)), priors)
+        return snaps, history
+
+    @staticmethod
+    def _augment(x: torch.Tensor, priors: Priors, generator: torch.Generator) -> torch.Tensor:
+        if priors.jitter:
+            dy, dx = torch.randint(-priors.jitter, priors.jitter + 1, (2,),
+                                   generator=generator).tolist()
+            x = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+        if priors.flip and torch.rand((), generator=generator) < 0.5:
+            x = torch.flip(x, dims=(3,))
+        return x
+
+    @staticmethod
+    def _distill(teacher: nn.Module, student: nn.Module, images: torch.Tensor,
+                 priors: Priors) -> None:
+        """``student_steps`` Adam steps (lr 1e-3) on ``T^2 KL(softmax(f/T) ||
+        softmax(s/T))`` over the finished batch, then back to eval mode."""
+        with torch.no_grad():
+            target = torch.log_softmax(teacher(images) / priors.temperature, 1)
+        optimizer = torch.optim.Adam(student.parameters(), lr=1e-3)
+        student.train()
+        with torch.enable_grad():
+            for _ in range(priors.student_steps):
+                log_q = torch.log_softmax(student(images) / priors.temperature, 1)
+                loss = F.kl_div(log_q, target, reduction="batchmean",
+                                log_target=True) * priors.temperature ** 2
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        student.eval()

@@ -1,0 +1,235 @@
+"""BNInversionGenerator and the BatchNorm-statistics loss on tiny networks."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from spinml.data import SyntheticSet
+from spinml.generate import BNInversionGenerator, Priors
+from spinml.generate.bn_inversion import jensen_shannon, to_uint8, total_variation
+from spinml.generate.bn_statistics import (
+    BatchNormStatistics,
+    bn_statistics_loss,
+    channel_moments,
+)
+from spinml.train import TrainedModel
+from spinml.train.trainer import normalize
+
+
+class Tiny(nn.Module):
+    """conv -> BN -> ReLU -> conv (stride 2) -> BN -> ReLU -> pool -> linear."""
+
+    def __init__(self, classes: int = 3) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(6)
+        self.conv2 = nn.Conv2d(6, 8, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return self.fc(x.mean((2, 3)))
+
+
+def tiny_teacher(seed: int = 0, classes: int = 3) -> Tiny:
+    """A Tiny whose running statistics are those of structured "real" images
+    (bright top half, dark bottom half), far from those of Gaussian noise."""
+    torch.manual_seed(seed)
+    net = Tiny(classes)
+    real = torch.rand(64, 3, 8, 8) * 0.4 - 0.9
+    real[:, :, :4] += 1.4
+    for layer in (net.bn1, net.bn2):
+        layer.momentum = None
+    with torch.no_grad():
+        net.train()
+        net(real)
+    return net.eval()
+
+
+def generator(net, **kwargs) -> BNInversionGenerator:
+    settings = {"steps": 40, "batch_size": 12, "image_size": 8, "progress": False} | kwargs
+    return BNInversionGenerator(net, **settings)
+
+
+def test_channel_moments_match_torch_and_its_gradient():
+    x = torch.randn(4, 3, 5, 6, dtype=torch.double, requires_grad=True)
+    mean, var = channel_moments(x)
+    ref_var, ref_mean = torch.var_mean(x, dim=(0, 2, 3), correction=0)
+    torch.testing.assert_close(mean, ref_mean)
+    torch.testing.assert_close(var, ref_var)
+    assert torch.autograd.gradcheck(channel_moments, (x,))
+
+
+def test_bn_loss_equals_direct_computation():
+    net = tiny_teacher()
+    x = torch.randn(10, 3, 8, 8)
+    a1 = net.conv1(x)
+    a2 = net.conv2(F.relu(net.bn1(a1)))
+    terms = []
+    for a, bn in ((a1, net.bn1), (a2, net.bn2)):
+        mean = a.mean(dim=(0, 2, 3))
+        var = ((a - mean[None, :, None, None]) ** 2).mean(dim=(0, 2, 3))
+        terms.append(torch.sqrt(((mean - bn.running_mean) ** 2).sum())
+                     + torch.sqrt(((var - bn.running_var) ** 2).sum()))
+    with BatchNormStatistics(net, first_multiplier=3.0) as stats:
+        net(x)
+        weighted = stats.loss()
+    torch.testing.assert_close(weighted, 3.0 * terms[0] + terms[1], rtol=1e-5, atol=1e-5)
+    loss, mean_dist, var_dist = bn_statistics_loss(net, x)
+    assert loss == pytest.approx(float((terms[0] + terms[1]).detach()), rel=1e-5)
+    assert mean_dist.shape == var_dist.shape == (2,)
+    assert not net.bn1._forward_pre_hooks and not net.bn2._forward_pre_hooks
+
+
+def test_optimisation_brings_batch_statistics_to_running_statistics():
+    net = tiny_teacher()
+    gen = generator(net, steps=60)
+    sets = gen.generate_snapshots(24, seed=0, at=(0, 60))
+    losses = gen.history_[0]["bn"]
+    assert losses[-1] < 0.5 * losses[0]
+    before = bn_statistics_loss(net, normalize(torch.from_numpy(
+        sets[0].to_arrays()[0]).permute(0, 3, 1, 2)))
+    after = bn_statistics_loss(net, normalize(torch.from_numpy(
+        sets[60].to_arrays()[0]).permute(0, 3, 1, 2)))
+    assert after[0] < 0.5 * before[0]
+    assert torch.all(after[1] < before[1]) and torch.all(after[2] < before[2])
+
+
+def test_generated_images_are_what_the_teacher_saw():
+    net = tiny_teacher()
+    teacher = TrainedModel(net, ("a", "b", "c"), (8, 8), arch="tiny", arch_kwargs={},
+                           params={}, history=[], best_epoch=0)
+    synthetic = BNInversionGenerator(teacher, steps=60, batch_size=12,
+                                     progress=False).generate(24, seed=1)
+    assert synthetic.classes == ("a", "b", "c")
+    X, y = synthetic.to_arrays()
+    assert X.dtype == np.uint8 and X.shape == (24, 8, 8, 3)
+    assert np.mean(teacher.predict(X) == y) >= 0.9
+    x = torch.rand(5, 3, 4, 4) * 2 - 1
+    back = normalize(torch.from_numpy(to_uint8(x)).permute(0, 3, 1, 2))
+    assert torch.max(torch.abs(back - x)) <= 0.5 / 127.5 + 1e-6
+
+
+def test_same_seed_same_images_and_snapshots_equal_separate_runs():
+    net = tiny_teacher()
+    a = generator(net, steps=15).generate(20, seed=3)
+    b = generator(net, steps=15).generate(20, seed=3)
+    c = generator(net, steps=15).generate(20, seed=4)
+    assert np.array_equal(a.to_arrays()[0], b.to_arrays()[0])
+    assert not np.array_equal(a.to_arrays()[0], c.to_arrays()[0])
+    snaps = generator(net).generate_snapshots(20, seed=3, at=(5, 15))
+    assert np.array_equal(snaps[15].to_arrays()[0], a.to_arrays()[0])
+    assert np.array_equal(snaps[5].to_arrays()[0],
+                          generator(net, steps=5).generate(20, seed=3).to_arrays()[0])
+
+
+def test_balanced_labels_and_provenance():
+    synthetic = generator(tiny_teacher(), steps=2, batch_size=10).generate(23, seed=7)
+    assert isinstance(synthetic, SyntheticSet) and len(synthetic) == 23
+    assert np.bincount(synthetic.to_arrays()[1]).tolist() == [8, 8, 7]
+    p = synthetic[12].provenance
+    assert (p["method"], p["K"], p["seed"], p["batch"], p["label"]) == (
+        "bn_inversion", 2, 7, 1, synthetic[12].label)
+    assert p["priors"] == {"tv": 0.0, "l2": 0.0, "jitter": 0, "flip": False, "first_bn": 1.0,
+                           "competition": 0.0, "temperature": 3.0, "student_steps": 0}
+    assert synthetic.schemes == ("bn_inversion_K2",)
+
+
+class Failing(Tiny):
+    """Raises in the forward pass that builds a graph (the optimisation, not the probe)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled():
+            raise RuntimeError("boom")
+        return super().forward(x)
+
+
+def test_teacher_mode_and_hooks_are_restored_even_on_error():
+    net = tiny_teacher().train()
+    generator(net, steps=3).generate(6, seed=0)
+    assert net.training and all(m.training for m in net.modules())
+    failing = Failing()
+    failing.train()
+    with pytest.raises(RuntimeError, match="boom"):
+        generator(failing, steps=3).generate(6, seed=0)
+    assert failing.training
+    assert not failing.bn1._forward_pre_hooks and not failing.bn2._forward_pre_hooks
+
+
+def test_all_priors_with_a_distilled_student():
+    net, student = tiny_teacher(0), tiny_teacher(1)
+    weights = {k: v.clone() for k, v in student.state_dict().items()}
+    priors = {"tv": 1e-3, "l2": 1e-3, "jitter": 2, "flip": True, "first_bn": 5.0,
+              "competition": 1.0, "student_steps": 2}
+    a = generator(net, steps=4, priors=priors, student=student).generate(12, seed=0)
+    b = generator(net, steps=4, priors=Priors(**priors), student=student).generate(12, seed=0)
+    assert np.array_equal(a.to_arrays()[0], b.to_arrays()[0])
+    for key, value in student.state_dict().items():
+        assert torch.equal(value, weights[key])
+
+
+def test_prior_terms():
+    assert total_variation(torch.ones(2, 3, 4, 4)) == 0
+    x = torch.zeros(1, 1, 3, 3)
+    x[0, 0, 1, 1] = 1.0
+    # the centre differs from two neighbours in each of the four directions
+    assert total_variation(x) == pytest.approx(4 * 2 ** 0.5)
+    logits = torch.randn(5, 4)
+    assert jensen_shannon(logits, logits, 3.0) == pytest.approx(0.0, abs=1e-6)
+    assert jensen_shannon(logits * 50, -logits * 50, 1.0) > 0.1
+
+
+class NoBatchNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).mean((2, 3))
+
+
+class Unpadded(Tiny):
+    """A 5x5 convolution without padding first: images under 5x5 do not fit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5, bias=False)
+
+
+@pytest.mark.parametrize(("teacher", "kwargs", "message"), [
+    (Tiny(), {"steps": -1}, "steps"),
+    (Tiny(), {"steps": 2.5}, "steps"),
+    (Tiny(), {"batch_size": 0}, "batch_size"),
+    (Tiny(), {"lr": 0}, "lr"),
+    (NoBatchNorm(), {}, "BatchNorm"),
+    (Unpadded(), {"image_size": 3}, "image_size=3x3"),
+    (Tiny(), {"image_size": 0}, "image_size"),
+    (Tiny(), {"image_size": None}, "image_size is required"),
+    (Tiny(), {"classes": ["a", "b"]}, "classes has 2 names"),
+    (Tiny(), {"priors": {"colour": 1}}, "unknown priors"),
+    (Tiny(), {"priors": {"tv": -1}}, "priors.tv"),
+    (Tiny(), {"priors": {"jitter": 8}}, "priors.jitter"),
+    (Tiny(), {"priors": {"competition": 1.0}}, "student"),
+])
+def test_bad_settings_get_clear_errors(teacher, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        generator(teacher, **kwargs)
+
+
+def test_bad_generate_arguments_and_teacher_size():
+    gen = generator(tiny_teacher(), steps=1)
+    with pytest.raises(ValueError, match="n must be"):
+        gen.generate(0)
+    with pytest.raises(ValueError, match="seed"):
+        gen.generate(4, seed=-1)
+    with pytest.raises(ValueError, match="at must"):
+        gen.generate_snapshots(4, at=(-1, 3))
+    teacher = TrainedModel(tiny_teacher(), ("a", "b", "c"), (8, 8), arch="tiny", arch_kwargs={},
+                           params={}, history=[], best_epoch=0)
+    with pytest.raises(ValueError, match="trained on 8x8"):
+        BNInversionGenerator(teacher, image_size=16)
+    with pytest.raises(TypeError, match="teacher must be"):
+        BNInversionGenerator("resnet20", image_size=8)
