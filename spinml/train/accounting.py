@@ -4,9 +4,25 @@ DP-FedAvg: every round samples each virtual client independently with
 probability ``q`` (Poisson sampling) and adds Gaussian noise of standard
 deviation ``sigma * C`` to the sum of deltas clipped to norm ``C``: one round is
 ``PoissonSampledDpEvent(q, GaussianDpEvent(sigma))``, and ``T`` rounds are that
-event self-composed ``T`` times. Neighbouring data sets differ by adding or
-removing one virtual client, i.e. one user when ``users_per_client = 1`` (a
-user's images all sit in one virtual client).
+event self-composed ``T`` times. The accountant's neighbouring relation is
+add/remove one *virtual client*: the clipped sum ``sum_c clip(d_c)`` changes by
+one term of norm at most ``C`` while every other term stays the same.
+
+What that means for one user (:func:`neighbouring`):
+
+- ``users_per_client = 1``: a virtual client is one user's whole data, so
+  add/remove one user is add/remove one virtual client, and epsilon is
+  user-level.
+- ``users_per_client = k > 1``: removing one user does not remove a virtual
+  client. Even with the other users' grouping held fixed, it *replaces* the
+  client holding the user by that client minus the user: the clipped sum
+  changes by ``clip(d_c) - clip(d_c')``, of norm up to ``2 C``, not ``C``. It is
+  at most two add/remove steps, so group privacy gives ``(2 epsilon,
+  (1 + e^epsilon) delta)`` for one user, not ``(epsilon, delta)``.
+  In addition, :func:`~spinml.train.dp_fedemb.virtual_clients` groups users by a
+  seeded shuffle of the whole user list, so adding or removing a user can
+  regroup others and even that bound is not established. The reported epsilon
+  is then a guarantee for add/remove of one whole group of ``k`` users.
 
 DP-FTRL: no sampling; in each epoch (one pass over the shuffled clients, the
 tree restarted) every client contributes once, noise ``sigma * C`` per tree
@@ -23,18 +39,34 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["PrivacyRecord", "fedavg_event", "ftrl_event", "epsilon", "calibrate_sigma",
-           "check_q", "check_sigma", "check_clip", "check_delta"]
+__all__ = ["PrivacyRecord", "neighbouring", "fedavg_event", "ftrl_event", "epsilon",
+           "calibrate_sigma", "check_q", "check_sigma", "check_clip", "check_delta"]
 
 ACCOUNTANTS = ("rdp", "pld")
 _RELATIONS = {
-    "fedavg": "add/remove one virtual client (one user when users_per_client = 1)",
+    "fedavg": "add/remove one virtual client",
     "ftrl": "replace one virtual client by a zero-contribution one (REPLACE_SPECIAL)",
 }
 _SAMPLING = {
     "fedavg": "Poisson sampling of virtual clients",
     "ftrl": "none: each virtual client once per epoch, tree restarted each epoch",
 }
+
+
+def neighbouring(aggregator: str, users_per_client: int) -> str:
+    """The neighbouring relation of the guarantee, stated for users (module docstring)."""
+    if (isinstance(users_per_client, bool) or not isinstance(users_per_client, int)
+            or users_per_client < 1):
+        raise ValueError(f"users_per_client must be a positive integer, got {users_per_client!r}")
+    if aggregator not in _RELATIONS:
+        raise ValueError(f"aggregator must be 'fedavg' or 'ftrl', got {aggregator!r}")
+    if users_per_client == 1:
+        return (f"{_RELATIONS[aggregator]}; users_per_client = 1: one virtual client is one "
+                f"user's whole data, so this is user-level")
+    return (f"{_RELATIONS[aggregator]} = one group of {users_per_client} users "
+            f"(users_per_client = {users_per_client}); NOT user-level add/remove: removing one "
+            f"user changes its client (clipped-sum change up to 2 C) and the seeded grouping "
+            f"may regroup other users")
 
 
 def check_q(q: object) -> float:
@@ -149,21 +181,22 @@ def _accountant(name: str, aggregator: str):
 
 
 def epsilon(delta: float, *, q: float, sigma: float, rounds: int, accountant: str = "pld",
-            aggregator: str = "fedavg", rounds_per_epoch: int | None = None) -> PrivacyRecord:
+            aggregator: str = "fedavg", rounds_per_epoch: int | None = None,
+            users_per_client: int = 1) -> PrivacyRecord:
     """The epsilon at ``delta`` of ``rounds`` rounds of DP-FedAvg (or DP-FTRL).
 
     For ``aggregator="ftrl"``, ``rounds_per_epoch`` is the number of rounds
     before the tree restarts (``ceil(1 / q)`` if ``None``) and ``q`` the
-    fraction of clients in each round (no sampling).
+    fraction of clients in each round (no sampling). ``users_per_client`` only
+    changes the record's ``neighbouring`` text (:func:`neighbouring`), not epsilon.
     """
     delta, q, sigma = check_delta(delta), check_q(q), check_sigma(sigma)
     rounds = _check_rounds(rounds)
-    if aggregator not in _RELATIONS:
-        raise ValueError(f"aggregator must be 'fedavg' or 'ftrl', got {aggregator!r}")
+    relation = neighbouring(aggregator, users_per_client)
     acc = _accountant(accountant, aggregator)
     record = dict(delta=delta, accountant=accountant, aggregator=aggregator,
                   sampling=_SAMPLING[aggregator], q=q, sigma=sigma, rounds=rounds,
-                  neighbouring=_RELATIONS[aggregator])
+                  neighbouring=relation)
     if sigma == 0:
         return PrivacyRecord(epsilon=math.inf, note="sigma = 0: no noise, no privacy guarantee",
                              **record)

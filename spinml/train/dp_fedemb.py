@@ -4,11 +4,17 @@ A global backbone (:class:`~spinml.train.embedding.EmbeddingNet`) is
 pre-trained on public data, then trained privately over a population of users::
 
     from spinml.data import miniworld
-    fed = miniworld.federated(2000, size=16)
-    pub = miniworld.public(500, n_pets=1000, size=16)
-    trainer = DPFedEmbTrainer(q=0.05, sigma=1.0, rounds=50).pretrain(pub).fit(fed)
+    fed = miniworld.federated(2000, size=32)
+    pub = miniworld.public(2000, n_pets=1000, size=32)
+    trainer = DPFedEmbTrainer(q=0.1, sigma=1.0, rounds=30, crop="target", norm="none",
+                              client_lr=0.1, local_epochs=3, server_lr=0.5)
+    trainer.pretrain(pub).fit(fed)
     trainer.evaluate(fed.heldout)        # {'recall_at_1': ..., 'tar_at_far': ..., ...}
     print(trainer.epsilon(delta=1 / 2000))
+
+``crop="target"`` trains and evaluates on the pet alone (:func:`crop_target`):
+on whole mini-world images the embedding learns each user's room, which
+held-out identities never share, and recall@1 stays at chance.
 
 Each round (:meth:`DPFedEmbTrainer.fit`): sample virtual clients, run their
 local updates (vectorised over clients), clip each
@@ -50,13 +56,14 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 
+from spinml.sanitize import segment_on_black
 from spinml.train import accounting
 from spinml.train.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_deltas
 from spinml.train.embedding import EmbeddingNet, head_logits, recall_at_1, tar_at_far
 from spinml.train.trainer import normalize
 
 __all__ = ["DPFedEmbTrainer", "Client", "LocalSettings", "virtual_clients", "client_deltas",
-           "user_arrays", "sample_clients", "flatten", "unflatten"]
+           "user_arrays", "crop_target", "CROPS", "sample_clients", "flatten", "unflatten"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,12 +91,74 @@ class LocalSettings:
     seed: int = 0
 
 
-def user_arrays(user: object, index: int) -> tuple[np.ndarray, list]:
+CROPS = (None, "target")
+"""The identity inputs :func:`user_arrays` can prepare: the whole image, or ``"target"``
+(:func:`crop_target`)."""
+
+
+def _bounds(occupied: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last true index along axis 1 of a boolean ``(n, L)`` array."""
+    return occupied.argmax(axis=1), occupied.shape[1] - 1 - occupied[:, ::-1].argmax(axis=1)
+
+
+def crop_target(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """The target alone, on black, centred and scaled to fill the image.
+
+    Image ``i`` (uint8 ``(H, W, 3)``) is first reduced to its target segment on
+    black (:func:`spinml.sanitize.segment_on_black` with the boolean mask
+    ``masks[i]``). Its mask's bounding box, rows ``[r_0, r_1]`` and columns
+    ``[c_0, c_1]`` (pixel centres), gives the centre ``(r_c, c_c) = ((r_0 + r_1) / 2,
+    (c_0 + c_1) / 2)`` and the side ``s = max(r_1 - r_0, c_1 - c_0) + 1`` of the
+    square crop around it; that square (black outside the image) is resampled
+    bilinearly to ``H x W``:
+    ``out(y, x) = in(r_c + (y + 1/2 - H/2) s / H, c_c + (x + 1/2 - W/2) s / W)``.
+    This is what a pet-identity embedding sees after detection and cropping: the
+    pet at a fixed scale, without its room. An all-false mask gives a black image.
+    """
+    X = np.asarray(images)
+    M = np.asarray(masks, dtype=bool)
+    if X.ndim != 4 or X.shape[-1] != 3 or M.shape != X.shape[:3]:
+        raise ValueError(f"expected images (n, H, W, 3) and masks (n, H, W), "
+                         f"got {X.shape} and {M.shape}")
+    n, H, W = M.shape
+    if n == 0:
+        return X.copy()
+    masked = segment_on_black(X.reshape(n * H, W, 3), M.reshape(n * H, W)).reshape(X.shape)
+    (r0, r1), (c0, c1) = _bounds(M.any(axis=2)), _bounds(M.any(axis=1))
+    found = M.any(axis=(1, 2))
+    side = np.where(found, np.maximum(r1 - r0, c1 - c0) + 1, max(H, W)).astype(np.float64)
+    # affine_grid / grid_sample with align_corners=False: pixel k of an L-pixel axis
+    # sits at (2 k + 1) / L - 1; the crop's centre and half-extent in those units.
+    theta = np.zeros((n, 2, 3))
+    theta[:, 0, 0], theta[:, 1, 1] = side / W, side / H
+    theta[:, 0, 2] = np.where(found, (c0 + c1 + 1) / W - 1, 0.0)
+    theta[:, 1, 2] = np.where(found, (r0 + r1 + 1) / H - 1, 0.0)
+    x = torch.from_numpy(np.ascontiguousarray(masked.transpose(0, 3, 1, 2))).float()
+    grid = F.affine_grid(torch.from_numpy(theta).float(), [n, 3, H, W], align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def _check_crop(crop: object) -> str | None:
+    if crop not in CROPS:
+        raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
+    return crop
+
+
+def user_arrays(user: object, index: int, crop: str | None = None) -> tuple[np.ndarray, list]:
     """``(X, identities)`` of one user: a set of images carrying ``.identity`` (e.g. a
     mini-world ``ReferenceSet``), or an ``(X, identities)`` tuple with ``X`` uint8
-    ``(n, H, W, 3)``."""
-    if isinstance(user, tuple) and len(user) == 2:
+    ``(n, H, W, 3)``.
+
+    ``crop="target"`` returns :func:`crop_target` of the images, with the masks of
+    their ``target`` segments (a set of images), or the boolean masks ``(n, H, W)``
+    given as a third tuple element ``(X, identities, masks)``.
+    """
+    crop = _check_crop(crop)
+    masks = None
+    if isinstance(user, tuple) and len(user) in (2, 3):
         X, ids = np.asarray(user[0]), list(user[1])
+        masks = np.asarray(user[2], dtype=bool) if len(user) == 3 else None
     elif hasattr(user, "images"):
         images = list(user.images)
         missing = [im for im in images if not getattr(im, "identity", "")]
@@ -97,19 +166,35 @@ def user_arrays(user: object, index: int) -> tuple[np.ndarray, list]:
             raise ValueError(f"user {index}: image {missing[0].name} has no identity")
         X = np.stack([im.image for im in images]) if images else np.zeros((0, 1, 1, 3), np.uint8)
         ids = [im.identity for im in images]
+        if crop:
+            targets = [[s.mask for s in im.segments if s.label == "target"] for im in images]
+            absent = [im for im, t in zip(images, targets, strict=True) if not t]
+            if absent:
+                raise ValueError(f"user {index}: image {absent[0].name} has no target segment")
+            masks = np.stack([t[0] for t in targets]) if images else np.zeros((0, 1, 1), bool)
     else:
         raise TypeError(f"user {index} must be a set of images with identities or an "
-                        f"(X, identities) tuple, got {type(user).__name__}")
+                        f"(X, identities[, masks]) tuple, got {type(user).__name__}")
     if len(X) == 0:
         raise ValueError(f"user {index} has no images: every user needs at least one")
     if X.ndim != 4 or X.shape[-1] != 3 or X.dtype != np.uint8 or len(ids) != len(X):
         raise ValueError(f"user {index}: expected uint8 images (n, H, W, 3) and n identities, "
                          f"got {X.dtype} {X.shape} and {len(ids)} identities")
+    if crop:
+        if masks is None:
+            raise ValueError(f"user {index}: crop={crop!r} needs target masks: give "
+                             f"(X, identities, masks) or images with a target segment")
+        if masks.shape != X.shape[:3]:
+            raise ValueError(f"user {index}: masks {masks.shape} do not match images {X.shape}")
+        X = crop_target(X, masks)
     return X, ids
 
 
-def virtual_clients(users: Sequence[object], users_per_client: int, seed: int) -> list[Client]:
+def virtual_clients(users: Sequence[object], users_per_client: int, seed: int,
+                    crop: str | None = None) -> list[Client]:
     """Merge ``users`` into ``floor(U / users_per_client)`` virtual clients.
+
+    Each user's images are prepared by :func:`user_arrays` (``crop``).
 
     The users are shuffled with ``seed`` and split into consecutive groups of
     ``users_per_client`` (the first ``U mod users_per_client`` groups get one
@@ -121,7 +206,7 @@ def virtual_clients(users: Sequence[object], users_per_client: int, seed: int) -
     if users_per_client > len(users):
         raise ValueError(f"users_per_client ({users_per_client}) is larger than the population "
                          f"({len(users)} users)")
-    arrays = [user_arrays(u, i) for i, u in enumerate(users)]
+    arrays = [user_arrays(u, i, crop) for i, u in enumerate(users)]
     shapes = {X.shape[1:] for X, _ in arrays}
     if len(shapes) != 1:
         raise ValueError(f"users' images have different sizes {sorted(shapes)}")
@@ -307,10 +392,15 @@ class DPFedEmbTrainer:
         steps before them; cosine head with a learned scale (else a dense head).
     server_lr, server_momentum
         Server SGD with momentum on the averaged delta.
-    dim, widths
-        Embedding size and the backbone's channel widths.
+    dim, widths, norm
+        Embedding size, the backbone's channel widths and its normalisation
+        (``"group"`` or ``"none"``; :class:`~spinml.train.embedding.EmbeddingNet`).
     pretrain_epochs, pretrain_lr
         Public pre-training (Adam, batch 64, cosine head over public identities).
+    crop
+        What the embedding sees of every image (public, users, held-out):
+        ``None`` the whole image, ``"target"`` the target (pet) alone, cropped and
+        scaled (:func:`crop_target`; needs target masks).
     chunk
         Clients trained at once by ``vmap``.
     vectorised
@@ -321,23 +411,24 @@ class DPFedEmbTrainer:
 
     _PARAMS = ("q", "clip", "sigma", "rounds", "users_per_client", "aggregator", "client_lr",
                "batch_size", "local_epochs", "head_steps", "cosine", "server_lr",
-               "server_momentum", "dim", "widths", "pretrain_epochs", "pretrain_lr", "chunk",
-               "vectorised", "seed", "progress")
+               "server_momentum", "dim", "widths", "norm", "pretrain_epochs", "pretrain_lr", "crop",
+               "chunk", "vectorised", "seed", "progress")
 
     def __init__(self, q: float = 0.01, clip: float = 1.0, sigma: float = 1.0, rounds: int = 100,
                  users_per_client: int = 4, aggregator: str = "fedavg", client_lr: float = 0.01,
                  batch_size: int = 16, local_epochs: int = 1, head_steps: int = 0,
                  cosine: bool = True, server_lr: float = 0.1, server_momentum: float = 0.9,
-                 dim: int = 32, widths: tuple[int, int, int] = (8, 16, 32),
-                 pretrain_epochs: int = 10, pretrain_lr: float = 3e-3, chunk: int = 64,
+                 dim: int = 32, widths: tuple[int, int, int] = (8, 16, 32), norm: str = "group",
+                 pretrain_epochs: int = 10, pretrain_lr: float = 3e-3,
+                 crop: str | None = None, chunk: int = 64,
                  vectorised: bool = True, seed: int = 0, progress: bool = True) -> None:
         self.q, self.clip, self.sigma, self.rounds = q, clip, sigma, rounds
         self.users_per_client, self.aggregator = users_per_client, aggregator
         self.client_lr, self.batch_size, self.local_epochs = client_lr, batch_size, local_epochs
         self.head_steps, self.cosine = head_steps, cosine
         self.server_lr, self.server_momentum = server_lr, server_momentum
-        self.dim, self.widths = dim, widths
-        self.pretrain_epochs, self.pretrain_lr = pretrain_epochs, pretrain_lr
+        self.dim, self.widths, self.norm = dim, widths, norm
+        self.pretrain_epochs, self.pretrain_lr, self.crop = pretrain_epochs, pretrain_lr, crop
         self.chunk, self.vectorised, self.seed, self.progress = chunk, vectorised, seed, progress
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -352,6 +443,7 @@ class DPFedEmbTrainer:
         accounting.check_q(self.q)
         accounting.check_clip(self.clip)
         accounting.check_sigma(self.sigma)
+        _check_crop(self.crop)
         if self.aggregator not in ("fedavg", "ftrl"):
             raise ValueError(f"aggregator must be 'fedavg' or 'ftrl', got {self.aggregator!r}")
         for name in ("rounds", "users_per_client", "batch_size", "local_epochs", "chunk", "dim"):
@@ -378,7 +470,7 @@ class DPFedEmbTrainer:
     def _backbone(self) -> EmbeddingNet:
         if not hasattr(self, "backbone_"):
             torch.manual_seed(self.seed)
-            self.backbone_ = EmbeddingNet(self.dim, tuple(self.widths))
+            self.backbone_ = EmbeddingNet(self.dim, tuple(self.widths), self.norm)
         return self.backbone_
 
     # ------------------------------------------------------------------ public pre-training
@@ -388,7 +480,7 @@ class DPFedEmbTrainer:
         (a mini-world ``ReferenceSet`` or ``(X, identities)``): ``pretrain_epochs``
         epochs of Adam on the cross-entropy of a cosine head over all public identities."""
         self._check_params()
-        X, ids = user_arrays(public, 0)
+        X, ids = user_arrays(public, 0, self.crop)
         index = {name: k for k, name in enumerate(dict.fromkeys(ids))}
         images = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
         labels = torch.tensor([index[i] for i in ids])
@@ -427,7 +519,8 @@ class DPFedEmbTrainer:
         mean delta norm before clipping, fraction clipped) and ``rounds_run_``.
         """
         self._check_params()
-        self.clients_ = virtual_clients(self._users(population), self.users_per_client, self.seed)
+        self.clients_ = virtual_clients(self._users(population), self.users_per_client, self.seed,
+                                        self.crop)
         backbone = self._backbone()
         shapes = {k: v.detach() for k, v in backbone.named_parameters()}
         theta = flatten(shapes).clone()
@@ -480,7 +573,8 @@ class DPFedEmbTrainer:
         self._check_params()
         return accounting.epsilon(delta, q=self.q, sigma=self.sigma,
                                   rounds=getattr(self, "rounds_run_", self.rounds),
-                                  accountant=accountant, aggregator=self.aggregator)
+                                  accountant=accountant, aggregator=self.aggregator,
+                                  users_per_client=self.users_per_client)
 
     @staticmethod
     def calibrate(target_epsilon: float, delta: float, rounds: int, q: float,
@@ -492,7 +586,8 @@ class DPFedEmbTrainer:
     # ------------------------------------------------------------------ evaluation
 
     def embed(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """L2-normalised embeddings ``(N, dim)`` of uint8 images ``(N, H, W, 3)``."""
+        """L2-normalised embeddings ``(N, dim)`` of uint8 images ``(N, H, W, 3)``, as
+        prepared for the model (with ``crop="target"``: outputs of :func:`crop_target`)."""
         if not hasattr(self, "backbone_"):
             raise RuntimeError("the trainer has no backbone yet: call pretrain() or fit() first")
         x = torch.from_numpy(np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2)))
@@ -501,8 +596,10 @@ class DPFedEmbTrainer:
 
     def evaluate(self, heldout: object, far: float = 1e-3) -> dict[str, float]:
         """Retrieval on held-out identities: ``recall_at_1`` and ``tar_at_far``
-        (verification true-accept rate at false-accept rate ``far``)."""
-        X, ids = user_arrays(heldout, 0)
+        (verification true-accept rate at false-accept rate ``far``); images prepared
+        with ``crop`` like the training data."""
+        self._check_params()
+        X, ids = user_arrays(heldout, 0, self.crop)
         emb = self.embed(X)
         return {"recall_at_1": recall_at_1(emb, np.asarray(ids)),
                 "tar_at_far": tar_at_far(emb, np.asarray(ids), far), "far": far}

@@ -1,9 +1,9 @@
 """Image embeddings for DP-FedEmb: a small GroupNorm backbone, the local head, retrieval metrics.
 
 - :class:`EmbeddingNet` maps RGB batches ``(N, 3, H, W)`` in [-1, 1] to
-  L2-normalised embeddings ``e`` with ``||e||_2 = 1``. It uses GroupNorm, not
-  BatchNorm: per-client clipping needs every client's update to depend on that
-  client's images only.
+  L2-normalised embeddings ``e`` with ``||e||_2 = 1``. It uses GroupNorm or no
+  normalisation, never BatchNorm: per-client clipping needs every client's
+  update to depend on that client's images only.
 - :func:`head_logits` is the local, bias-free dense head ``z = W e``, or with
   ``cosine=True`` ``z_c = s * <w_c / ||w_c||, e>`` with a learned scale ``s``.
 - :func:`recall_at_1` and :func:`tar_at_far` evaluate embeddings of held-out
@@ -17,31 +17,48 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["EmbeddingNet", "head_logits", "recall_at_1", "tar_at_far"]
+__all__ = ["EmbeddingNet", "NORMS", "head_logits", "recall_at_1", "tar_at_far"]
 
 
-def _block(c_in: int, c_out: int, stride: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, 3, stride, padding=1), nn.GroupNorm(4, c_out), nn.ReLU()]
+NORMS = ("group", "none")
+"""Normalisations of :class:`EmbeddingNet`'s convolutions."""
+
+
+def _block(c_in: int, c_out: int, stride: int, norm: str) -> list[nn.Module]:
+    conv = nn.Conv2d(c_in, c_out, 3, stride, padding=1)
+    return [conv, nn.GroupNorm(4, c_out), nn.ReLU()] if norm == "group" else [conv, nn.ReLU()]
 
 
 class EmbeddingNet(nn.Module):
-    """Three 3x3 convolutions (GroupNorm with 4 groups, ReLU), global average
+    """Three 3x3 convolutions (each followed by ``norm`` and ReLU), global average
     pooling and a linear map to ``dim`` features, L2-normalised.
 
     Each convolution halves the resolution (16 px -> 2 x 2 maps). ``widths=(8, 16, 32)``,
     ``dim=32`` has 7.2 k parameters: small enough that a round over many clients
     runs on a CPU.
+
+    ``norm="group"``: GroupNorm with 4 groups, ``y = (h - mean_g h) / std_g h``
+    per image over each group's channels and positions (then a learned affine),
+    which is invariant to ``h -> a h + b`` with ``a > 0`` common to a group. At the
+    first layer ``h = W * x + b``: for a target on black shown ``a`` times brighter,
+    ``h`` becomes ``a (W * x) + b``, so its brightness is divided out (exactly
+    when the biases within a group are equal) together with much of its colour.
+    ``norm="none"`` (plain convolutions and ReLU) keeps it; both depend on
+    each image alone.
     """
 
-    def __init__(self, dim: int = 32, widths: tuple[int, int, int] = (8, 16, 32)) -> None:
+    def __init__(self, dim: int = 32, widths: tuple[int, int, int] = (8, 16, 32),
+                 norm: str = "group") -> None:
         super().__init__()
         if not isinstance(dim, int) or dim < 1:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         if len(widths) != 3 or any(not isinstance(w, int) or w < 4 or w % 4 for w in widths):
             raise ValueError(f"widths must be three multiples of 4, got {widths!r}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         a, b, c = widths
         self.features = nn.Sequential(
-            *_block(3, a, 2), *_block(a, b, 2), *_block(b, c, 2),
+            *_block(3, a, 2, norm), *_block(a, b, 2, norm), *_block(b, c, 2, norm),
             nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         )
         self.project = nn.Linear(c, dim)

@@ -159,7 +159,8 @@ def run_in_process(trainer: DPFedEmbTrainer, population: object) -> DPFedEmbTrai
     """Train ``trainer``'s backbone on ``population`` through the Flower apps, in this
     process; the same result as ``trainer.fit(population)`` up to float rounding."""
     trainer._check_params()
-    clients = virtual_clients(trainer._users(population), trainer.users_per_client, trainer.seed)
+    clients = virtual_clients(trainer._users(population), trainer.users_per_client, trainer.seed,
+                              crop=trainer.crop)
     trainer.clients_ = clients
     grid = InProcessGrid(make_client_app(trainer, clients), len(clients))
     server_context = Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),

@@ -20,7 +20,7 @@ def test_notebook_writes_figure_and_table(tmp_path):
         str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
         parameters=dict(n_users=60, users_per_client=2, q=0.5, sigma=1.0, rounds=2,
                         n_heldout=10, public_pets=40, pretrain_epochs=1, image_size=16,
-                        images_per_identity=4, output_dir=str(out)))
+                        images_per_identity=4, trend_users="40,60", output_dir=str(out)))
     assert (out / "recall_vs_epsilon.png").stat().st_size > 1000
     table = pd.read_csv(out / "results.csv")
     assert set(table.setting) == {"public only", "non-private", "private"}
@@ -29,3 +29,10 @@ def test_notebook_writes_figure_and_table(tmp_path):
     assert np.isfinite(private.epsilon) and private.epsilon > 0
     assert private.accountant == "pld" and "Poisson" in private.sampling
     assert np.isinf(table[table.setting == "non-private"].epsilon).all()
+    trend = pd.read_csv(out / "trend.csv")
+    assert sorted(set(trend.n_users)) == [40, 60]
+    private = trend[trend.setting != "non-private"]
+    # same expected clients per round q n, same target epsilon at delta = 1 / n
+    np.testing.assert_allclose(private.q * private.n_users, 0.5 * 60)
+    assert (private.epsilon <= 4.0 + 1e-3).all() and (private.delta == 1 / private.n_users).all()
+    assert np.isfinite(trend.drop_percent).all()

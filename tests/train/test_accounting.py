@@ -69,3 +69,14 @@ def test_bad_input(kwargs, match):
     args = dict(delta=1e-5, q=0.1, sigma=1.0, rounds=10) | kwargs
     with pytest.raises(ValueError, match=match):
         epsilon(args.pop("delta"), **args)
+
+
+def test_neighbouring_relation_is_user_level_only_for_one_user_per_client():
+    kw = dict(q=0.05, sigma=1.1, rounds=20)
+    one = epsilon(1e-4, users_per_client=1, **kw)
+    four = epsilon(1e-4, users_per_client=4, **kw)
+    assert one.epsilon == four.epsilon
+    assert "user-level" in one.neighbouring and "NOT user-level" not in one.neighbouring
+    assert "NOT user-level" in four.neighbouring and "group of 4 users" in four.neighbouring
+    with pytest.raises(ValueError, match="users_per_client"):
+        epsilon(1e-4, users_per_client=0, **kw)

@@ -8,7 +8,14 @@ import torch
 
 from spinml import DPFedEmbTrainer
 from spinml.train.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_deltas
-from spinml.train.dp_fedemb import LocalSettings, client_deltas, sample_clients, virtual_clients
+from spinml.train.dp_fedemb import (
+    LocalSettings,
+    client_deltas,
+    crop_target,
+    sample_clients,
+    user_arrays,
+    virtual_clients,
+)
 from spinml.train.embedding import EmbeddingNet, recall_at_1, tar_at_far
 
 
@@ -123,7 +130,9 @@ def test_fit_same_seed_same_backbone_and_records_history():
                   for t in (a, b, c))
     assert torch.equal(pa, pb) and not torch.equal(pa, pc)
     assert [h["round"] for h in a.history_] == [0, 1, 2]
-    assert a.epsilon(1e-3, "rdp").rounds == 3
+    record = a.epsilon(1e-3, "rdp")
+    assert record.rounds == 3 and "NOT user-level" in record.neighbouring
+    assert "user-level" in a.set_params(users_per_client=1).epsilon(1e-3).neighbouring
 
 
 def test_vectorised_fit_equals_sequential_fit():
@@ -159,3 +168,87 @@ def test_bad_delta_and_empty_user():
     users[2] = (np.zeros((0, 16, 16, 3), np.uint8), [])
     with pytest.raises(ValueError, match="user 2 has no images"):
         DPFedEmbTrainer(users_per_client=1, progress=False).fit(users)
+
+
+def _bilinear_on_black(image: np.ndarray, r: float, c: float) -> np.ndarray:
+    """``image`` at the (row, column) point ``(r, c)``, bilinear, zero outside."""
+    r0, c0 = int(np.floor(r)), int(np.floor(c))
+    out = np.zeros(3)
+    for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        rr, cc = r0 + dr, c0 + dc
+        if 0 <= rr < image.shape[0] and 0 <= cc < image.shape[1]:
+            out += (1 - abs(r - rr)) * (1 - abs(c - cc)) * image[rr, cc]
+    return out
+
+
+def test_crop_target_follows_its_formula():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    M = np.zeros((3, 16, 16), bool)
+    M[0, 4:8, 6:10] = True        # 4 x 4: scaled 4x to fill the frame
+    M[1, 2:4, 3:11] = True        # 2 x 8: a square of side 8 around it
+    out = crop_target(X, M)
+    assert out.shape == X.shape and out.dtype == np.uint8
+    for i, (r0, r1, c0, c1) in enumerate([(4, 7, 6, 9), (2, 3, 3, 10)]):
+        on_black = np.where(M[i][..., None], X[i], 0).astype(float)
+        side, rc, cc = max(r1 - r0, c1 - c0) + 1, (r0 + r1) / 2, (c0 + c1) / 2
+        for y in range(16):
+            for x in range(16):
+                expected = _bilinear_on_black(on_black, rc + (y + 0.5 - 8) * side / 16,
+                                              cc + (x + 0.5 - 8) * side / 16)
+                np.testing.assert_allclose(out[i, y, x], expected, atol=0.51 + 1e-3)
+    assert out[0].any(axis=-1).all()  # the target fills the frame: no black border
+    assert (out[2] == 0).all()         # no target: black
+    with pytest.raises(ValueError, match="masks"):
+        crop_target(X, M[:, :8])
+
+
+def test_user_arrays_crop_needs_masks_and_uses_target_segment():
+    from spinml.data import miniworld
+
+    fed = miniworld.federated(2, images_per_identity=2, n_heldout=0, size=16, progress=False)
+    X, ids = user_arrays(fed.users[0], 0, crop="target")
+    images = fed.users[0].images
+    masks = np.stack([[s.mask for s in im.segments if s.label == "target"][0] for im in images])
+    raw = np.stack([im.image for im in images])
+    np.testing.assert_array_equal(X, crop_target(raw, masks))
+    assert ids == [im.identity for im in images]
+    np.testing.assert_array_equal(user_arrays((raw, ids, masks), 0, crop="target")[0], X)
+    with pytest.raises(ValueError, match="needs target masks"):
+        user_arrays((raw, ids), 0, crop="target")
+    with pytest.raises(ValueError, match="crop"):
+        DPFedEmbTrainer(crop="box", progress=False).fit(population(4))
+
+
+def test_crop_target_trainer_trains_and_evaluates_on_crops():
+    from spinml.data import miniworld
+
+    fed = miniworld.federated(6, images_per_identity=2, n_heldout=3, heldout_images=2, size=16,
+                              progress=False)
+    trainer = DPFedEmbTrainer(q=1.0, sigma=0.0, rounds=1, users_per_client=2, crop="target",
+                              progress=False).fit(fed)
+    first = trainer.clients_[0]
+    user = fed.users[first.users[0]]
+    X, _ = user_arrays(user, 0, crop="target")
+    np.testing.assert_array_equal(first.images[:len(X)].numpy(), X.transpose(0, 3, 1, 2))
+    scores = trainer.evaluate(fed.heldout)
+    assert 0 <= scores["recall_at_1"] <= 1
+
+
+def test_norm_none_keeps_the_brightness_that_groupnorm_divides_out():
+    # the same target at brightness 1 and 2: with zero conv biases the first layer gives
+    # h and 2 h, which GroupNorm maps to the same features (scale invariance)
+    X = np.zeros((2, 16, 16, 3), np.uint8)
+    X[0, 4:12, 4:12], X[1, 4:12, 4:12] = 60, 120
+    x = torch.from_numpy(X.transpose(0, 3, 1, 2).copy()).float() / 127.5
+    group, plain = EmbeddingNet(norm="group"), EmbeddingNet(norm="none")
+    assert not any(isinstance(m, torch.nn.GroupNorm) for m in plain.modules())
+    with torch.no_grad():
+        for net in (group, plain):
+            net.features[0].bias.zero_()
+        g, p = group.features[:3](x), plain.features[:2](x)
+    torch.testing.assert_close(g[0], g[1], atol=1e-2, rtol=0)  # GroupNorm eps = 1e-5
+    torch.testing.assert_close(p[1], 2 * p[0])
+    assert p[0].abs().max() > 0
+    with pytest.raises(ValueError, match="norm"):
+        EmbeddingNet(norm="batch")
