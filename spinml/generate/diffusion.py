@@ -264,7 +264,8 @@ class DiffusionGenerator:
                                for lab in labels])
         if prior:
             class_prompts = [p for lab in labels for p in source(stream, lab, 4, seed=seed)]
-            prior_images = self._sample(self.pipe_, class_prompts, seed=seed)
+            prior_images = self._sample(self.pipe_, class_prompts,
+                                        seeds=[_seed(seed, i) for i in range(len(class_prompts))])
             prior_latents, prior_context = self._encode(prior_images), self._embed(class_prompts)
         unet = self.pipe_.unet.requires_grad_(False)
         with torch.random.fork_rng(devices=[]):
@@ -299,21 +300,24 @@ class DiffusionGenerator:
         self.pipe_.unet = accelerator.unwrap_model(unet)
         self.pipe_.unet.requires_grad_(False)
 
-    def _sample(self, pipe, prompts: list[str], *, seed: int, steps: int = 20,
+    def _sample(self, pipe, prompts: list[str], *, seeds: list[int], steps: int = 20,
                 guidance: float = 5.0, conditions: list[np.ndarray] | None = None) -> np.ndarray:
-        """uint8 images for ``prompts``, ``batch_size`` at a time; batch ``b`` draws its
-        noise from a generator seeded by ``(seed, b)``."""
+        """uint8 images for ``prompts``, ``batch_size`` at a time; image ``i`` starts from
+        noise drawn by a generator seeded with ``seeds[i]``, so batching does not
+        change which image a seed gives."""
+        cfg = pipe.unet.config
         out = []
-        for b, start in enumerate(range(0, len(prompts), self.batch_size)):
+        for start in tqdm(range(0, len(prompts), self.batch_size), desc="sampling",
+                          disable=not self.progress, leave=False):
             chunk = prompts[start:start + self.batch_size]
             extra = {}
             if conditions is not None:
                 extra["image"] = [Image.fromarray(np.repeat(c[:, :, None], 3, axis=2))
                                   for c in conditions[start:start + self.batch_size]]
-            g = torch.Generator().manual_seed(_seed(seed, b))
-            latents = torch.randn((len(chunk), pipe.unet.config.in_channels,
-                                   pipe.unet.config.sample_size, pipe.unet.config.sample_size),
-                                  generator=g).to(self.device_, pipe.unet.dtype)
+            latents = torch.stack([
+                torch.randn((cfg.in_channels, cfg.sample_size, cfg.sample_size),
+                            generator=torch.Generator().manual_seed(s))
+                for s in seeds[start:start + self.batch_size]]).to(self.device_, pipe.unet.dtype)
             images = pipe(chunk, num_inference_steps=steps, guidance_scale=guidance,
                           latents=latents, output_type="np", height=self.image_size_,
                           width=self.image_size_, **extra).images
@@ -340,35 +344,54 @@ class DiffusionGenerator:
         return {label: self._conditions(stream, label, n_per_class, _seed(seed, c, k))[0]
                 for c, label in enumerate(self.classes_)}
 
-    def _stream(self, stream: str, label: str, n: int, *, seed: int, steps: int,
-                guidance: float) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
+    def _plan(self, stream: str, label: str, n: int, seed: int) -> dict[str, Any]:
+        """What stream ``stream`` of class ``label`` needs: the pipeline configuration
+        (``key``), prompts, per-image seeds, conditions and provenance records."""
         level = self.levels_[stream]
         identifier = self.adapters_.get(stream)
         prompts = self.prompt_source_(stream, label, n, seed=seed, identifier=identifier)
-        unet = self.pipe_.unet
-        conditions = None
+        records = [{"level": level.name, "prompt": p} for p in prompts]
+        plan = {"key": (level.name,), "prompts": prompts, "records": records,
+                "seeds": [_seed(seed, i) for i in range(n)], "conditions": None}
         if level == Level.L2:
-            unet.enable_adapters()
-            unet.set_adapter(stream)
-            pipe, record = self.pipe_, {"adapter": stream, "identifier": identifier}
-        else:
-            if self.adapters_:
+            plan["key"] = (level.name, stream)
+            for r in records:
+                r.update(adapter=stream, identifier=identifier)
+        elif level == Level.L1:
+            conditions, picks = self._conditions(stream, label, n, seed)
+            kind = self.conditions_[stream][2]
+            plan.update(key=(level.name, kind), conditions=conditions)
+            for r, pick in zip(records, picks, strict=True):
+                r.update(condition=kind, condition_index=int(pick))
+        return plan
+
+    def _run(self, plans: list[dict[str, Any]], *, steps: int, guidance: float) -> None:
+        """Sample every plan, batching together the plans of one pipeline configuration;
+        each plan gets its ``images``."""
+        unet = self.pipe_.unet
+        groups: dict[tuple, list[dict[str, Any]]] = {}
+        for plan in plans:
+            groups.setdefault(plan["key"], []).append(plan)
+        for key, members in groups.items():
+            pipe = self.pipe_
+            if key[0] == Level.L2.name:
+                unet.enable_adapters()
+                unet.set_adapter(key[1])
+            elif self.adapters_:
                 unet.disable_adapters()
-            pipe, record = self.pipe_, {}
-            if level == Level.L1:
-                conditions, picks = self._conditions(stream, label, n, seed)
-                kind = self.conditions_[stream][2]
-                pipe = self.controlnets_[kind]
-                record = {"condition": kind}
-        images = self._sample(pipe, prompts, seed=seed, steps=steps, guidance=guidance,
-                              conditions=conditions)
+            conditions = None
+            if key[0] == Level.L1.name:
+                pipe = self.controlnets_[key[1]]
+                conditions = [c for m in members for c in m["conditions"]]
+            images = self._sample(pipe, [p for m in members for p in m["prompts"]],
+                                  seeds=[x for m in members for x in m["seeds"]], steps=steps,
+                                  guidance=guidance, conditions=conditions)
+            start = 0
+            for m in members:
+                m["images"] = images[start:start + len(m["prompts"])]
+                start += len(m["prompts"])
         if self.adapters_:
             unet.enable_adapters()
-        records = [{"level": level.name, "prompt": p, **record} for p in prompts]
-        if conditions is not None:
-            for i, r in enumerate(records):
-                r["condition_index"] = int(picks[i])
-        return images, prompts, records
 
     def generate(
         self,
@@ -390,24 +413,21 @@ class DiffusionGenerator:
         _positive("steps", steps)
         if not guidance >= 1.0:
             raise ValueError(f"guidance must be >= 1, got {guidance!r}")
+        plans = {(label, stream): self._plan(stream, label, n_per_class, _seed(seed, c, k))
+                 for c, label in enumerate(self.classes_) for k, stream in enumerate(STREAMS)}
+        self._run(list(plans.values()), steps=steps, guidance=guidance)
         images = []
-        bar = tqdm(total=len(self.classes_), desc="generate", disable=not self.progress)
-        for c, label in enumerate(self.classes_):
-            parts = {}
-            for k, stream in enumerate(STREAMS):
-                parts[stream] = self._stream(stream, label, n_per_class,
-                                             seed=_seed(seed, c, k), steps=steps,
-                                             guidance=guidance)
-            (fg, _, fg_records), (bg, _, bg_records) = parts["target"], parts[BACKGROUND]
+        for label in self.classes_:
+            fg, bg = plans[label, "target"], plans[label, BACKGROUND]
             for i in range(n_per_class):
-                mask = foreground_mask(fg[i], self.mask_threshold)
+                mask = foreground_mask(fg["images"][i], self.mask_threshold)
                 provenance = {"scheme": self.scheme_, "seed": seed, "class": label,
                               "index": i, "steps": steps, "guidance": guidance,
-                              "target": fg_records[i], "background": bg_records[i]}
-                images.append(SyntheticImage(compose(fg[i], bg[i], mask), label, foreground=fg[i],
-                                             background=bg[i], mask=mask, provenance=provenance))
-            bar.update()
-        bar.close()
+                              "target": fg["records"][i], "background": bg["records"][i]}
+                images.append(SyntheticImage(compose(fg["images"][i], bg["images"][i], mask),
+                                             label, foreground=fg["images"][i],
+                                             background=bg["images"][i], mask=mask,
+                                             provenance=provenance))
         return SyntheticSet(images, classes=self.classes_)
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
