@@ -33,6 +33,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from spinml.data.atomic import atomic_dir
+from spinml.data.manifest import library_versions
 from spinml.data.references import ReferenceSet
 from spinml.data.sanitized import SanitizedSet
 from spinml.data.synthetic import SyntheticSet
@@ -114,6 +115,7 @@ class Settings:
         return dataclasses.asdict(self)
 
 
+_VERSIONED = ("spinml", "torch", "diffusers", "transformers", "peft")
 _STAGES = ("upload", "synthetic", "model", "metrics")
 _STAGE_FIELDS = {
     "upload": ("user", "data", "test_data", "n_ref", "n_test", "image_size"),
@@ -122,19 +124,6 @@ _STAGE_FIELDS = {
     "model": ("arch", "epochs", "batch_size", "lr"),
     "metrics": ("encoder",),
 }
-
-
-def _versions() -> dict[str, str]:
-    import diffusers
-    import peft
-    import torch
-    import transformers
-
-    import spinml
-
-    return {"spinml": spinml.__version__, "torch": torch.__version__,
-            "diffusers": diffusers.__version__, "transformers": transformers.__version__,
-            "peft": peft.__version__}
 
 
 def _check_alpha(alpha: float) -> float:
@@ -164,7 +153,7 @@ class Experiment:
             from spinml.zoo import ZOO_DIR
 
             zoo = (ZOO_DIR / "manifest.json").read_bytes() if not self.settings.sd else b""
-            self._loaded["base"] = {"versions": _versions(),
+            self._loaded["base"] = {"versions": library_versions(*_VERSIONED),
                                     "zoo": hashlib.sha256(zoo).hexdigest()}
         fields = [f for name in _STAGES[:_STAGES.index(stage) + 1] for f in _STAGE_FIELDS[name]]
         settings = {f: getattr(self.settings, f) for f in fields}
@@ -222,7 +211,7 @@ class Experiment:
         """The sanitised upload of the user's references under ``policy``."""
         from spinml.sanitize import Sanitizer
 
-        policy = SharingPolicy(policy) if isinstance(policy, str) else policy
+        policy = SharingPolicy.coerce(policy)
         key = self._key("upload", policy=str(policy))
 
         def make(tmp: Path) -> None:
@@ -232,7 +221,7 @@ class Experiment:
 
     def synthetic(self, policy: SharingPolicy | str, seed: int) -> SyntheticSet:
         """The generated set of ``policy`` and ``seed``; the adapters are kept beside it."""
-        policy = SharingPolicy(policy) if isinstance(policy, str) else policy
+        policy = SharingPolicy.coerce(policy)
         key = self._key("synthetic", policy=str(policy), seed=seed)
 
         def make(tmp: Path) -> None:
@@ -257,7 +246,7 @@ class Experiment:
         """The specialised model trained on :meth:`training_set`."""
         from spinml.train import TrainedModel, Trainer
 
-        policy = SharingPolicy(policy) if isinstance(policy, str) else policy
+        policy = SharingPolicy.coerce(policy)
         key = self._key("model", policy=str(policy), alpha=_check_alpha(alpha), seed=seed)
 
         def make(tmp: Path) -> None:
@@ -271,7 +260,7 @@ class Experiment:
     def run(self, policy: SharingPolicy | str, *, alpha: float = 0.0,
             seed: int = 0) -> pd.DataFrame:
         """All metrics of one run, tidy (see :meth:`~spinml.evaluate.Report.to_frame`)."""
-        policy = SharingPolicy(policy) if isinstance(policy, str) else policy
+        policy = SharingPolicy.coerce(policy)
         alpha = _check_alpha(alpha)
         key = self._key("metrics", policy=str(policy), alpha=alpha, seed=seed)
 
@@ -288,7 +277,7 @@ class Experiment:
     def sweep(self, policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.0,),
               seeds: Sequence[int] = (0,)) -> pd.DataFrame:
         """Every ``(policy, alpha, seed)`` run, concatenated in that order."""
-        policies = [SharingPolicy(p) if isinstance(p, str) else p for p in policies]
+        policies = [SharingPolicy.coerce(p) for p in policies]
         alphas = [_check_alpha(a) for a in alphas]
         if not policies or not alphas or not seeds:
             raise ValueError("sweep needs at least one policy, one alpha and one seed")

@@ -30,18 +30,17 @@ import base64
 import json
 import logging
 import os
-import platform
 import re
 import shutil
 import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from spinml.data.atomic import atomic_write_bytes, atomic_write_text
+from spinml.data.manifest import library_versions
 from spinml.policy import SharingPolicy
 
 __all__ = [
@@ -176,16 +175,6 @@ def _check_writable(out: Path) -> None:
         raise PermissionError(f"output folder {out} is not writable: {err.strerror}") from None
 
 
-def _versions() -> dict[str, str | None]:
-    found: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in _VERSIONED:
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = None
-    return found
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -284,7 +273,7 @@ def run_report(
         "overrides": {n: v for n, v in parameters.items() if n != OUTPUT_DIR},
         "seeds": {n: v for n, v in effective.items() if "seed" in n},
         "kernel": KERNEL,
-        "versions": _versions(),
+        "versions": library_versions(*_VERSIONED, python=True),
         "started": _now(),
     }
     executed = staging / notebook.name

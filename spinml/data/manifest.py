@@ -5,14 +5,28 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from spinml.data.atomic import atomic_write_text
 
-__all__ = ["MANIFEST", "write_manifest", "read_manifest", "safe_path"]
+__all__ = ["MANIFEST", "write_manifest", "read_manifest", "safe_path", "library_versions"]
 
 MANIFEST = "manifest.json"
+
+
+def library_versions(*distributions: str, python: bool = False) -> dict[str, str | None]:
+    """Installed version of each distribution (``None`` when absent), read from package
+    metadata without importing it; ``python=True`` adds the interpreter's."""
+    found: dict[str, str | None] = {"python": platform.python_version()} if python else {}
+    for name in distributions:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 def write_manifest(folder: Path, kind: str, version: int, body: dict[str, Any]) -> None:

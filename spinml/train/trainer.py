@@ -23,7 +23,6 @@ import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,7 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from spinml.data.atomic import atomic_dir
-from spinml.data.manifest import read_manifest
+from spinml.data.manifest import library_versions, read_manifest
 from spinml.train.architectures import ARCHITECTURES, build_model
 
 __all__ = ["Trainer", "TrainedModel", "normalize", "random_crop_flip"]
@@ -282,15 +281,6 @@ def _arch_name(arch: str | nn.Module) -> str:
     if isinstance(arch, str):
         return arch
     return f"{type(arch).__module__}.{type(arch).__qualname__}"
-
-
-def _versions() -> dict[str, str]:
-    try:
-        spinml_version = metadata.version("spinml")
-    except metadata.PackageNotFoundError:
-        spinml_version = "unknown"
-    return {"spinml": spinml_version, "torch": torch.__version__,
-            "accelerate": accelerate.__version__}
 
 
 # --------------------------------------------------------------------------- Trainer
@@ -610,7 +600,7 @@ class TrainedModel:
                   "arch_kwargs": self.arch_kwargs, "classes": list(self.classes_),
                   "image_size": list(self.image_size_), "params": self.params,
                   "history": self.history_, "best_epoch": self.best_epoch_,
-                  "versions": _versions()}
+                  "versions": library_versions("spinml", "torch", "accelerate")}
         with atomic_dir(folder, overwrite=overwrite) as tmp:
             save_file(state, str(tmp / _WEIGHTS), metadata={"format": _FORMAT})
             (tmp / _CONFIG).write_text(json.dumps(config, indent=1))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
 from spinml.data.atomic import atomic_write_text
+from spinml.data.manifest import library_versions
 
 __all__ = ["ZOO_DIR", "PARTS", "ZooIntegrityError", "sha256", "write_manifest", "verify",
            "zoo_path"]
@@ -37,24 +37,13 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _versions() -> dict[str, str]:
-    import diffusers
-    import torch
-    import transformers
-
-    import spinml
-
-    return {"spinml": spinml.__version__, "torch": torch.__version__,
-            "diffusers": diffusers.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version()}
-
-
 def write_manifest(folder: Path, settings: dict[str, Any], metrics: dict[str, Any]) -> dict:
     """Hash every file of ``folder``'s parts and write ``folder/manifest.json``."""
     files = {p.relative_to(folder).as_posix(): sha256(p)
              for part in PARTS for p in sorted((folder / part).rglob("*")) if p.is_file()}
     manifest = {"format": "spinml.zoo", "version": 1, "settings": settings,
-                "versions": _versions(), "metrics": metrics, "files": files}
+                "versions": library_versions("spinml", "torch", "diffusers", "transformers",
+                                            python=True), "metrics": metrics, "files": files}
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=1))
     return manifest
 
