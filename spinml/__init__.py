@@ -9,7 +9,7 @@ from spinml.data import ReferenceSet, SanitizedSet, SyntheticSet
 from spinml.policy import Level, SharingPolicy
 from spinml.sanitize import Sanitizer
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Level",

@@ -66,6 +66,10 @@ def test_bad_settings_and_alphas_are_refused():
         Settings(epochs=0)
     with pytest.raises(FileNotFoundError, match="sd"):
         Settings(sd="/no/such/folder")
+    with pytest.raises(ValueError, match="color_jitter"):
+        Settings(color_jitter=-1.0)
+    with pytest.raises(TypeError, match="adapt"):
+        Settings(adapt="yes")
     assert len(all_schemes()) == 9
 
 
@@ -76,6 +80,15 @@ def test_evaluator_refuses_a_test_set_of_other_classes():
     other.classes = tuple(c for c in test.classes if c != "eating")
     with pytest.raises(ValueError, match="differ from the test set"):
         Evaluator(refs, other).evaluate(model=model)
+
+
+def test_adapted_evaluation_is_the_model_adapted_to_the_references():
+    refs, test = miniworld.user(1, n_ref=2, n_test=3, size=16)
+    model = Trainer(arch="resnet20", epochs=1, batch_size=8, progress=False).fit(refs)
+    plain = Evaluator(refs, test).evaluate(model=model).values["model", "accuracy"]
+    adapted = Evaluator(refs, test, adapt=True).evaluate(model=model).values["model", "accuracy"]
+    assert plain == model.score(test)
+    assert adapted == model.adapt(refs).score(test)
 
 
 def test_every_setting_belongs_to_exactly_one_cache_stage():

@@ -87,11 +87,14 @@ class Evaluator:
     from: the MIA members); ``test``: held-out real images of the same user
     (utility, and the MIA non-members). ``encoder``: an :class:`ImageEncoder`,
     a local ``transformers`` folder with ``get_image_features``, or ``None``
-    for the bundled zoo encoder.
+    for the bundled zoo encoder. ``adapt``: measure utility with the model
+    adapted on the device, its BatchNorm statistics recomputed on the
+    references' images, labels unread (:meth:`~spinml.train.TrainedModel.adapt`).
     """
 
     def __init__(self, references: ReferenceSet, test: ReferenceSet,
-                 encoder: ImageEncoder | str | Path | None = None) -> None:
+                 encoder: ImageEncoder | str | Path | None = None, *,
+                 adapt: bool = False) -> None:
         if not isinstance(references, ReferenceSet) or not isinstance(test, ReferenceSet):
             raise TypeError("Evaluator takes the user's ReferenceSet and a real test ReferenceSet")
         if not len(references) or not len(test):
@@ -99,6 +102,7 @@ class Evaluator:
         self.references = references
         self.test = test
         self.encoder = encoder
+        self.adapt = adapt
 
     def _encoder(self) -> ImageEncoder:
         if not isinstance(self.encoder, ImageEncoder):
@@ -120,6 +124,8 @@ class Evaluator:
             if tuple(model.classes_) != tuple(self.test.classes):
                 raise ValueError(f"the model's classes {list(model.classes_)} differ from the "
                                  f"test set's {list(self.test.classes)}")
+            if self.adapt:
+                model = model.adapt(self.references)
             for metric, value in utility_metrics(model.predict(X), y, self.test.classes).items():
                 report.values["model", metric] = value
         if sanitized is not None:

@@ -10,13 +10,22 @@ import numpy as np
 __all__ = ["foreground_mask", "compose", "augment_condition"]
 
 
-def foreground_mask(foreground: np.ndarray, threshold: int = 24) -> np.ndarray:
+def foreground_mask(foreground: np.ndarray, threshold: int = 10, min_area: int = 3
+                    ) -> np.ndarray:
     """Where a foreground generated on black is: ``max(R, G, B) > threshold`` (grey
-    levels), cleaned by a 3 x 3 morphological opening, then closing."""
+    levels), without 8-connected specks of fewer than ``min_area`` pixels, then a
+    3 x 3 morphological closing.
+
+    Thin parts survive (a leg or tail one pixel wide at 32 px), and so do dark
+    pets: a generated black stays within a few grey levels of 0, while a navy
+    pet's brightest channel is around 40.
+    """
     mask = (np.asarray(foreground).max(axis=2) > threshold).astype(np.uint8)
-    kernel = np.ones((3, 3), np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel).astype(bool)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    mask = keep[labels].astype(np.uint8)
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def compose(foreground: np.ndarray, background: np.ndarray, mask: np.ndarray) -> np.ndarray:

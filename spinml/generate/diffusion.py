@@ -114,7 +114,7 @@ class DiffusionGenerator:
         *,
         prompts: PromptSource | None = None,
         batch_size: int = 16,
-        mask_threshold: int = 24,
+        mask_threshold: int = 10,
         progress: bool = True,
     ) -> None:
         self.path = path

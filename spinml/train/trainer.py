@@ -39,7 +39,7 @@ from spinml.data.atomic import atomic_dir
 from spinml.data.manifest import library_versions, read_manifest
 from spinml.train.architectures import ARCHITECTURES, build_model
 
-__all__ = ["Trainer", "TrainedModel", "normalize", "random_crop_flip"]
+__all__ = ["Trainer", "TrainedModel", "normalize", "random_crop_flip", "random_color"]
 
 
 class LabelledImages(Protocol):
@@ -139,6 +139,24 @@ def random_crop_flip(images: torch.Tensor, generator: torch.Generator,
     batch = torch.arange(n, device=images.device)[:, None, None, None]
     channel = torch.arange(c, device=images.device)[None, :, None, None]
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def random_color(images: torch.Tensor, generator: torch.Generator,
+                 strength: float) -> torch.Tensor:
+    """Colour jitter for uint8 ``(N, 3, H, W)`` images, batched: each image's
+    channel ``c`` becomes ``clip(g_c p_c + b, 0, 255)`` with gains
+    ``g_c = exp(strength * z_c)`` and a brightness shift ``b = 80 * strength * z``
+    grey levels, ``z_c, z ~ N(0, 1)`` per image, drawn from ``generator`` (a CPU
+    generator).
+
+    A model trained on generated rooms meets the user's one real room at test
+    time; varied colours keep it from keying on the rooms' colour statistics.
+    """
+    n = images.shape[0]
+    gains = torch.exp(strength * torch.randn(n, images.shape[1], 1, 1, generator=generator))
+    shift = 80.0 * strength * torch.randn(n, 1, 1, 1, generator=generator)
+    out = images.float() * gains.to(images.device) + shift.to(images.device)
+    return out.round().clamp(0, 255).to(torch.uint8)
 
 
 class _Batches(Dataset):
@@ -260,6 +278,9 @@ def _check_setting(name: str, value: Any) -> None:
     elif name == "lr":
         if not real(value) or value <= 0:
             raise ValueError(f"lr must be a positive number, got {value!r}")
+    elif name == "color_jitter":
+        if not real(value) or value < 0:
+            raise ValueError(f"color_jitter must be a number >= 0, got {value!r}")
     elif name == "val_fraction":
         if not real(value) or not 0 <= value < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {value!r}")
@@ -334,6 +355,9 @@ class Trainer:
         Random crop after black padding of ``max(1, min(H, W) // 8)`` pixels
         (4 at 32 px, 8 at 64 px) and horizontal flip, per training batch
         (:func:`random_crop_flip`).
+    color_jitter
+        Strength of a per-image colour jitter of the training batches
+        (:func:`random_color`); 0 switches it off.
     arch_kwargs
         Passed to the architecture, e.g. ``{"width": 0.35}`` for ``mobilenet_v2``.
     progress
@@ -356,7 +380,8 @@ class Trainer:
     def __init__(self, arch: str | nn.Module = "mobilenet_v2", epochs: int = 5,
                  lr: float = 1e-3, batch_size: int = 128, val_fraction: float = 0.1,
                  seed: int = 0, device: str | None = None, augment: bool = True,
-                 arch_kwargs: dict[str, Any] | None = None, progress: bool = True) -> None:
+                 color_jitter: float = 0.0, arch_kwargs: dict[str, Any] | None = None,
+                 progress: bool = True) -> None:
         self.arch = arch
         self.epochs = epochs
         self.lr = lr
@@ -365,12 +390,13 @@ class Trainer:
         self.seed = seed
         self.device = device
         self.augment = augment
+        self.color_jitter = color_jitter
         self.arch_kwargs = arch_kwargs
         self.progress = progress
         self._check_params()
 
     _PARAMS = ("arch", "epochs", "lr", "batch_size", "val_fraction", "seed", "device",
-               "augment", "arch_kwargs", "progress")
+               "augment", "color_jitter", "arch_kwargs", "progress")
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's settings (scikit-learn's estimator protocol; ``deep``
@@ -501,6 +527,8 @@ class Trainer:
             if self.augment:
                 images = random_crop_flip(images, augment_generator,
                                           max(1, min(images.shape[-2:]) // 8))
+            if self.color_jitter:
+                images = random_color(images, augment_generator, self.color_jitter)
             logits = model(normalize(images))
             if logits.ndim != 2 or logits.shape[1] != num_classes:
                 raise ValueError(f"the model returns logits of shape {tuple(logits.shape)}; "
@@ -589,6 +617,22 @@ class TrainedModel:
         X, y, classes = _as_arrays(dataset, "test set")
         y = _remap(y, classes, self.classes_, "test set", "the training set")
         return float(np.mean(self.predict(X, batch_size) == y))
+
+    def adapt(self, data: Data | np.ndarray, batch_size: int = 256) -> TrainedModel:
+        """A copy whose BatchNorm running statistics are those of ``data``'s images
+        (AdaBN, Li et al., 2017): each layer's running mean and unbiased variance
+        become those of its input over N, H, W, averaged over batches of
+        ``batch_size``. Labels are not read, and the weights do not change.
+
+        On the device, the deployed model meets the user's camera and rooms:
+        adapting it to the user's own unlabelled images needs nothing beyond
+        the device. A model without BatchNorm layers comes back unchanged.
+        """
+        images = self._images(data)
+        adapted = copy.copy(self)
+        adapted.module_ = copy.deepcopy(self.module_)
+        _recompute_batch_norm(adapted.module_, images, batch_size)
+        return adapted
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``folder/model.safetensors`` (the weights) and ``folder/config.json``

@@ -123,16 +123,29 @@ def test_synthetic_set_round_trips_in_artifact_layout(tmp_path):
         assert a.background is None and b.background is None and a.provenance == b.provenance
 
 
-def test_mix_draws_alpha_from_the_other_set():
-    own, other = _synthetic(seed=0), _synthetic(n=4, seed=1)
+def test_mix_draws_alpha_from_the_other_set_class_by_class():
+    own, other = _synthetic(n=8, seed=0), _synthetic(n=8, seed=1)
     other_ids = {id(im) for im in other}
-    for alpha, expected in ((0.0, 0), (0.5, 3), (1.0, 6)):
+    for alpha, expected in ((0.0, 0), (0.5, 4), (0.75, 6), (1.0, 8)):
         mixed = own.mix(other, alpha, seed=3)
-        assert len(mixed) == 6 and sum(id(im) in other_ids for im in mixed) == expected
+        ids = [id(im) for im in mixed]
+        assert len(mixed) == 8 and len(set(ids)) == 8          # no image twice
+        assert sum(i in other_ids for i in ids) == expected
+        assert sorted(im.label for im in mixed) == sorted(im.label for im in own)
+    assert {id(im) for im in own.mix(other, 0.0)} == {id(im) for im in own}
+    assert {id(im) for im in own.mix(other, 1.0)} == other_ids
     assert [id(x) for x in own.mix(other, 0.5, seed=3)] == [id(x) for x in own.mix(other, 0.5, 3)]
     for bad in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="alpha"):
             own.mix(other, bad)
+
+
+def test_mix_with_replacement_from_a_smaller_set():
+    own, small = _synthetic(n=8, seed=0), _synthetic(n=4, seed=1)
+    with pytest.raises(ValueError, match="replace=True"):
+        own.mix(small, 1.0)
+    mixed = own.mix(small, 1.0, seed=2, replace=True)
+    assert len(mixed) == 8 and {id(im) for im in mixed} <= {id(im) for im in small}
 
 
 @pytest.mark.parametrize("evil", ["../outside.png", "/etc/passwd", "link/x.png"])

@@ -16,6 +16,7 @@ from spinml.train.trainer import (
     _recompute_batch_norm,
     _stratified_split,
     normalize,
+    random_color,
     random_crop_flip,
 )
 
@@ -88,6 +89,38 @@ def test_random_crop_flip_shifts_and_mirrors() -> None:
     padded = random_crop_flip(images, torch.Generator().manual_seed(1), padding=2)
     again = random_crop_flip(images, torch.Generator().manual_seed(1), padding=2)
     assert padded.shape == images.shape and torch.equal(padded, again)
+
+
+def test_random_color_scales_channels_and_shifts_brightness() -> None:
+    images = torch.full((64, 3, 4, 4), 100, dtype=torch.uint8)
+    assert torch.equal(random_color(images, torch.Generator().manual_seed(0), 0.0), images)
+    out = random_color(images, torch.Generator().manual_seed(0), 0.25)
+    again = random_color(images, torch.Generator().manual_seed(0), 0.25)
+    assert out.dtype == torch.uint8 and torch.equal(out, again)
+    assert (out == out[:, :, :1, :1]).all()            # one gain per image and channel
+    per_channel = out[:, :, 0, 0].float()
+    assert 10 < per_channel.std() < 60 and abs(per_channel.mean() - 100) < 15
+
+
+def test_adapt_sets_batch_norm_statistics_to_the_images(tiny: TrainedModel,
+                                                        digits16: tuple) -> None:
+    _, test = digits16
+    X, _, _ = _head(test, 50)
+    shifted = np.clip(X.astype(int) + 60, 0, 255).astype(np.uint8)
+    adapted = tiny.adapt(shifted)
+    first = next(m for m in adapted.module_.modules() if isinstance(m, nn.BatchNorm2d))
+    x = normalize(torch.from_numpy(shifted).permute(0, 3, 1, 2))
+    stem = next(m for m in adapted.module_.modules() if isinstance(m, nn.Conv2d))
+    with torch.no_grad():
+        h = stem(x)
+    assert torch.allclose(first.running_mean, h.mean((0, 2, 3)), atol=1e-4)
+    assert torch.allclose(first.running_var, h.var((0, 2, 3)), rtol=1e-3, atol=1e-5)
+    before, after = tiny.module_.state_dict(), adapted.module_.state_dict()
+    assert not torch.equal(before["bn.running_mean"], after["bn.running_mean"])
+    weights = [k for k in before if not k.endswith(("running_mean", "running_var",
+                                                        "num_batches_tracked"))]
+    assert all(torch.equal(before[k], after[k]) for k in weights)
+    assert not adapted.module_.training
 
 
 @pytest.mark.parametrize("arch", ["mobilenet_v2", "resnet20"])
@@ -190,6 +223,7 @@ def test_settings_protocol() -> None:
     ("val_fraction", 1.0, r"val_fraction must be in \[0, 1\)"),
     ("val_fraction", -0.1, r"val_fraction must be in \[0, 1\)"),
     ("seed", -1, "seed must be a non-negative integer"),
+    ("color_jitter", -0.1, "color_jitter must be a number >= 0"),
     ("device", "tpu", "device must be one of"),
 ])
 def test_bad_settings(setting: str, value: object, message: str) -> None:
