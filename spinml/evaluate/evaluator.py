@@ -103,6 +103,7 @@ class Evaluator:
         self.test = test
         self.encoder = encoder
         self.adapt = adapt
+        self._reals: dict[tuple[str, tuple[int, ...]], tuple[np.ndarray, ...]] = {}
 
     def _encoder(self) -> ImageEncoder:
         if not isinstance(self.encoder, ImageEncoder):
@@ -136,16 +137,25 @@ class Evaluator:
             self._synthetic_privacy(synthetic, report)
         return report
 
+    def _real_features(self, obj: str, size: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+        """Pixel features of the members, encoder features of the members and of the
+        non-members, for ``obj``'s segments at ``size``: computed once per Evaluator."""
+        if (obj, size) not in self._reals:
+            members = _resize(_real_segments(self.references, obj), size)
+            others = _resize(_real_segments(self.test, obj), size)
+            encoder = self._encoder()
+            self._reals[obj, size] = (features(members), features(members, encoder),
+                                      features(others, encoder))
+        return self._reals[obj, size]
+
     def _synthetic_privacy(self, synthetic: SyntheticSet, report: Report) -> None:
         encoder = self._encoder()
         for obj in OBJECTS:
             synth = _synthetic_segments(synthetic, obj)
-            size = synth.shape[1:3]
-            members = _resize(_real_segments(self.references, obj), size)
-            others = _resize(_real_segments(self.test, obj), size)
-            s, m, o = (features(x, encoder) for x in (synth, members, others))
+            members_pixels, m, o = self._real_features(obj, synth.shape[1:3])
+            s = features(synth, encoder)
             report.values[obj, "sim"] = mean_cosine(s, m)
             report.values[obj, "memorisation_encoder"] = float(nearest_distances(s, m).mean())
             report.values[obj, "memorisation_pixel"] = float(
-                nearest_distances(features(synth), features(members)).mean())
+                nearest_distances(features(synth), members_pixels).mean())
             report.values[obj, "mia_auc"] = membership_auc_of_rows(m, o, s)

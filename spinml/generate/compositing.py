@@ -9,9 +9,12 @@ import numpy as np
 
 __all__ = ["foreground_mask", "compose", "augment_condition"]
 
+MASK_THRESHOLD = 10
+"""Grey level above which a pixel of a foreground generated on black is foreground."""
 
-def foreground_mask(foreground: np.ndarray, threshold: int = 10, min_area: int = 3
-                    ) -> np.ndarray:
+
+def foreground_mask(foreground: np.ndarray, threshold: int = MASK_THRESHOLD,
+                    min_area: int = 3) -> np.ndarray:
     """Where a foreground generated on black is: ``max(R, G, B) > threshold`` (grey
     levels), without 8-connected specks of fewer than ``min_area`` pixels, then a
     3 x 3 morphological closing.

@@ -46,7 +46,12 @@ from spinml.data.atomic import atomic_dir
 from spinml.data.references import BACKGROUND
 from spinml.data.sanitized import SanitizedSet, require_sanitized
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
-from spinml.generate.compositing import augment_condition, compose, foreground_mask
+from spinml.generate.compositing import (
+    MASK_THRESHOLD,
+    augment_condition,
+    compose,
+    foreground_mask,
+)
 from spinml.generate.prompts import MiniWorldPrompts, PromptSource
 from spinml.policy import Level
 from spinml.zoo.tokenizer import IDENTIFIERS
@@ -114,7 +119,7 @@ class DiffusionGenerator:
         *,
         prompts: PromptSource | None = None,
         batch_size: int = 16,
-        mask_threshold: int = 10,
+        mask_threshold: int = MASK_THRESHOLD,
         progress: bool = True,
     ) -> None:
         self.path = path
