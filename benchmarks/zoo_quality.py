@@ -6,7 +6,12 @@
    trained on real public renders labels them (gate: >= 70 %, chance 25 %).
 2. ControlNet works: edge F1 between 64 held-out Canny maps and the Canny map
    of the image generated from each, with 1 px and 0 px tolerance (gate: >= 0.5
-   and >= 2x the F1 of the same prompts without the ControlNet).
+   and >= 2x the F1 of the same prompts without the ControlNet), at each
+   ``--conditioning-scale`` (diffusers' ``controlnet_conditioning_scale``).
+   The gate is read at 0 px: BSDS's matching tolerance, 0.0075 of the image
+   diagonal, is 0.34 px at 32 px; at 1 px the scenes' shared layout (walls,
+   floor line) already gives prompt-only images an F1 above 0.5, so 2x cannot
+   be reached.
 3. Customisation: 300 DreamBooth-LoRA steps (plain diffusers + peft) on 5 renders
    of an unseen pet raise the encoder similarity to that pet's real renders
    over prompt-only images.
@@ -124,6 +129,7 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--per-class", type=int, default=64)
     parser.add_argument("--guidance", type=float, nargs="+", default=[3.0, 5.0, 7.5])
+    parser.add_argument("--conditioning-scale", type=float, nargs="+", default=[1.0, 3.0])
     args = parser.parse_args()
     device, zoo, out = args.device, Path(args.zoo), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,6 +156,9 @@ def main() -> None:
             rows[f"  {a}, guidance {guidance}"] = float((predicted[labels == k] == k).mean())
         prompt_images[guidance] = images
     best = max(args.guidance, key=lambda g: rows[f"prompt accuracy, guidance {g}"])
+    rows["gate: pooled prompt accuracy >= 0.7"] = rows[f"prompt accuracy, guidance {best}"] >= 0.7
+    rows["gate: every activity >= 0.7"] = all(
+        rows[f"  {a}, guidance {best}"] >= 0.7 for a in ACTIVITIES)
 
     held = miniworld.public(16, size=size, seed=12, heldout=True, progress=False)
     conditions = np.stack([Canny()(im.image) for im in held])
@@ -159,13 +168,22 @@ def main() -> None:
                                                    controlnet=controlnet.to(device))
     controlled.set_progress_bar_config(disable=True)
     control = [Image.fromarray(np.repeat(c[:, :, None], 3, 2)) for c in conditions]
-    with_cn = generate(controlled, captions, seed=2, guidance=best, image=control)
     without = generate(pipe, captions, seed=2, guidance=best)
+    baseline = {t: float(np.mean([edge_f1(c, Canny()(im), tolerance=t)
+                                  for c, im in zip(conditions, without, strict=True)]))
+                for t in (1, 0)}
     for tolerance in (1, 0):
-        for name, images in (("ControlNet", with_cn), ("no ControlNet", without)):
-            f1 = [edge_f1(c, Canny()(im), tolerance=tolerance)
-                  for c, im in zip(conditions, images, strict=True)]
-            rows[f"edge F1, {name}, tolerance {tolerance} px"] = float(np.mean(f1))
+        rows[f"edge F1, no ControlNet, tolerance {tolerance} px"] = baseline[tolerance]
+    with_cn = {}
+    for scale in args.conditioning_scale:
+        images = with_cn[scale] = generate(controlled, captions, seed=2, guidance=best,
+                                           image=control, controlnet_conditioning_scale=scale)
+        for tolerance in (1, 0):
+            f1 = float(np.mean([edge_f1(c, Canny()(im), tolerance=tolerance)
+                                for c, im in zip(conditions, images, strict=True)]))
+            rows[f"edge F1, ControlNet scale {scale}, tolerance {tolerance} px"] = f1
+        rows[f"gate: ControlNet scale {scale}, 0 px F1 >= 0.5 and >= 2x"] = bool(
+            f1 >= 0.5 and f1 >= 2 * baseline[0])
 
     start = time.perf_counter()
     generate(pipe, scene_prompts("sitting", 16, seed=3), seed=3, guidance=best, batch=16)
@@ -181,11 +199,13 @@ def main() -> None:
     width = max(map(len, rows))
     print(f"\nzoo quality ({device}, best guidance {best}):")
     for key, value in rows.items():
-        print(f"{key:{width}s}  {value:.3f}")
+        shown = ("met" if value else "MISSED") if isinstance(value, bool) else f"{value:.3f}"
+        print(f"{key:{width}s}  {shown}")
     (out / "zoo_quality.json").write_text(json.dumps({"device": device, "best_guidance": best,
                                                       **rows}, indent=1))
     grid = [prompt_images[best][k * n:k * n + 8] for k in range(4)]
-    grid += [conditions[:8, :, :, None].repeat(3, 3), with_cn[:8], custom[:8],
+    grid += [conditions[:8, :, :, None].repeat(3, 3),
+             with_cn[args.conditioning_scale[0]][:8], custom[:8],
              np.concatenate([pet, pet[:3]])[:8]]
     rows_img = [np.concatenate(list(r), axis=1) for r in grid]
     image = np.concatenate(rows_img, axis=0)

@@ -17,15 +17,22 @@ __all__ = ["MANIFEST", "write_manifest", "read_manifest", "safe_path", "library_
 MANIFEST = "manifest.json"
 
 
+def _source_version() -> str:
+    from spinml import __version__
+
+    return __version__
+
+
 def library_versions(*distributions: str, python: bool = False) -> dict[str, str | None]:
     """Installed version of each distribution (``None`` when absent), read from package
-    metadata without importing it; ``python=True`` adds the interpreter's."""
+    metadata without importing it; ``python=True`` adds the interpreter's. spinml run
+    from a source tree that is not installed reports its ``__version__``."""
     found: dict[str, str | None] = {"python": platform.python_version()} if python else {}
     for name in distributions:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            found[name] = None
+            found[name] = _source_version() if name == "spinml" else None
     return found
 
 

@@ -234,6 +234,7 @@ def build(
         "final_losses": {k: float(np.mean(s.losses[-100:])) for k, s in stages.items()},
         "vae_scaling_factor": scaling,
         "device": dev.type,
+        "stage_devices": {k: s.device for k, s in stages.items()},
     }
     for model in (vae, text_encoder, ema, controlnet, clip):
         model.to("cpu")

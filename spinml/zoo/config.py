@@ -42,15 +42,15 @@ class ZooConfig:
 
     unet_channels: tuple[int, ...] = (32, 64, 128)
     unet_layers: int = 1
-    unet_steps: int = 5000
-    unet_batch: int = 64
+    unet_steps: int = 4000
+    unet_batch: int = 256
     unet_lr: float = 1e-3
     unet_ema: float = 0.999
     caption_dropout: float = 0.1
     snr_gamma: float = 5.0
 
-    controlnet_steps: int = 1500
-    controlnet_batch: int = 64
+    controlnet_steps: int = 2000
+    controlnet_batch: int = 128
     controlnet_lr: float = 5e-4
 
     @classmethod

@@ -23,10 +23,12 @@ __all__ = ["run_stage", "cosine_lr", "StageResult"]
 
 @dataclass(frozen=True)
 class StageResult:
-    """A finished stage: the loss of every step and the seconds spent, over all resumptions."""
+    """A finished stage: the loss of every step, the seconds spent over all
+    resumptions, and the device type (``"cpu"``, ``"cuda"``) its last run used."""
 
     losses: list[float]
     seconds: float
+    device: str
 
 
 def cosine_lr(base: float, step: int, total: int, warmup: int = 100) -> float:
@@ -76,7 +78,7 @@ def run_stage(
     if (final / "done.json").is_file():
         _load_weights(modules, final / "weights.safetensors")
         done = json.loads((final / "done.json").read_text())
-        return StageResult(done["losses"], done["seconds"])
+        return StageResult(done["losses"], done["seconds"], done["device"])
     start, losses, spent = 0, [], 0.0
     if (checkpoint / "state.json").is_file():
         _load_weights(modules, checkpoint / "weights.safetensors")
@@ -84,6 +86,7 @@ def run_stage(
         generator.set_state(load_file(checkpoint / "generator.safetensors")["state"])
         state = json.loads((checkpoint / "state.json").read_text())
         start, losses, spent = state["step"], state["losses"], state["seconds"]
+    device = next(next(iter(modules.values())).parameters()).device.type
     began = time.perf_counter()
 
     def save(target: Path, done: bool) -> float:
@@ -92,7 +95,8 @@ def run_stage(
             save_file(_weights(modules), tmp / "weights.safetensors")
             if done:
                 (tmp / "done.json").write_text(
-                    json.dumps({"steps": steps, "losses": losses, "seconds": seconds}))
+                    json.dumps({"steps": steps, "losses": losses, "seconds": seconds,
+                            "device": device}))
                 return seconds
             buffer = io.BytesIO()
             torch.save(optimizer.state_dict(), buffer)
@@ -110,4 +114,4 @@ def run_stage(
                 bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
             if (i + 1) % every == 0 and i + 1 < steps:
                 save(checkpoint, done=False)
-    return StageResult(losses, save(final, done=True))
+    return StageResult(losses, save(final, done=True), device)

@@ -11,6 +11,7 @@ from diffusers import ControlNetModel, StableDiffusionControlNetPipeline, Stable
 from PIL import Image
 from transformers import CLIPImageProcessor, CLIPModel
 
+import spinml
 from spinml.zoo import ZooConfig, ZooIntegrityError, build, verify, zoo_path
 
 
@@ -51,6 +52,9 @@ def test_resumed_build_equals_an_uninterrupted_one(tiny_zoo, tmp_path):
         assert (work / stage / "checkpoint" / "state.json").is_file()
     again = build(tmp_path / "zoo", config=ZooConfig.tiny(), work=work, progress=False)
     assert again["files"] == manifest["files"]
+    assert again["metrics"]["stage_devices"] == dict.fromkeys(
+        ("vae", "clip", "unet", "controlnet"), "cpu")
+    assert again["versions"]["spinml"] == spinml.__version__
 
 
 def test_work_folder_of_another_recipe_is_refused(tiny_zoo, tmp_path):
