@@ -2,7 +2,8 @@
 
 Both compute the clipped backbone deltas of the same ``--clients`` virtual
 clients of a mini-world-shaped population (users with one to three identities
-of 8 images each, 16 px, 2 users per virtual client) from the same backbone,
+of 8 images each, 16 px, hashed into virtual clients of 2 users on average;
+the few empty ones get a zero delta without training) from the same backbone,
 with the same local settings (SGD lr 0.01, batch 16, one epoch, 2 head steps).
 The vectorised path trains ``--chunk`` clients at once, sorted by size, as
 :meth:`DPFedEmbTrainer.round_sum` does. Runs alternate and the fastest of

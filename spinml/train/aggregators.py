@@ -35,6 +35,7 @@ class DPFedAvg:
     ``aggregate(S, t) = (S + N(0, (sigma C)^2 I)) / (q K)``: the sum ``S`` of the
     round's clipped deltas plus noise, divided by the expected number of
     clients ``q K`` (not the realised one, which would depend on the sample).
+    ``K`` counts every virtual client, empty hashed buckets (zero delta) included.
     """
 
     def __init__(self, clip: float, sigma: float, expected_clients: float, seed: int) -> None:

@@ -24,9 +24,15 @@ heads never leave the clients. Privacy: :mod:`spinml.train.accounting`.
 
 The client side: virtual clients and the local update.
 
-A virtual client merges ``users_per_client`` users; its identities are
-relabelled ``0 .. K-1`` in order of first appearance. Its local update, from the
-global backbone ``theta``:
+A virtual client merges users (:func:`virtual_clients`): with
+``users_per_client = 1`` it is one user; with ``users_per_client = k > 1``
+there are ``B`` clients (public, fixed for the run; ``max(1, floor(U / k))`` by
+default) and user ``u`` goes to client
+``int(blake2b(f"{seed}:{key_u}")) mod B``, where ``key_u`` comes from the user's
+own data only. Adding or removing one user then changes the data of exactly
+one client, which is what makes the epsilon of :mod:`spinml.train.accounting`
+user-level. A client's identities are relabelled ``0 .. K-1`` in order of first
+appearance. Its local update, from the global backbone ``theta``:
 
 1. a fresh local head (``K x D``, rows ``N(0, 1/D)``, cosine scale ``s_0``) from
    the generator of ``(seed, round, client)``;
@@ -40,11 +46,13 @@ Every step minimises the mean cross-entropy of the head's logits over the batch.
 :func:`client_deltas` runs this for many clients at once with
 ``torch.func.vmap`` (padding batches with zero-weight rows and steps with
 all-zero weights, which leave the parameters exactly unchanged), or client by
-client (``vectorised=False``, the reference).
+client (``vectorised=False``, the reference). A client without users (an empty
+hashed bucket) does not train: its delta is exactly zero.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,14 +70,15 @@ from spinml.train.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_delt
 from spinml.train.embedding import EmbeddingNet, head_logits, recall_at_1, tar_at_far
 from spinml.train.trainer import normalize
 
-__all__ = ["DPFedEmbTrainer", "Client", "LocalSettings", "virtual_clients", "client_deltas",
-           "user_arrays", "crop_target", "CROPS", "sample_clients", "flatten", "unflatten"]
+__all__ = ["DPFedEmbTrainer", "Client", "LocalSettings", "virtual_clients", "user_key",
+           "client_of", "client_deltas", "user_arrays", "crop_target", "CROPS", "sample_clients",
+           "flatten", "unflatten"]
 
 
 @dataclass(frozen=True, eq=False)
 class Client:
     """One virtual client: uint8 images ``(n, 3, H, W)``, labels in ``[0, n_classes)``,
-    and the indices of the users it merges."""
+    and the indices of the users it merges (none, ``n = 0``, for an empty bucket)."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -190,36 +199,77 @@ def user_arrays(user: object, index: int, crop: str | None = None) -> tuple[np.n
     return X, ids
 
 
+def user_key(identities: Sequence[str]) -> str:
+    """A user's stable key, from its own data only: the identities of its images,
+    sorted and joined by newlines."""
+    return "\n".join(sorted(identities))
+
+
+def client_of(key: str, seed: int, n_clients: int) -> int:
+    """The hashed virtual client of the user with key ``key``:
+    ``int.from_bytes(blake2b(f"{seed}:{key}", 8 bytes), "big") mod n_clients``."""
+    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n_clients
+
+
+def _check_count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
 def virtual_clients(users: Sequence[object], users_per_client: int, seed: int,
-                    crop: str | None = None) -> list[Client]:
-    """Merge ``users`` into ``floor(U / users_per_client)`` virtual clients.
+                    crop: str | None = None, n_clients: int | None = None) -> list[Client]:
+    """Merge ``users`` into virtual clients; each user belongs to exactly one.
 
     Each user's images are prepared by :func:`user_arrays` (``crop``).
 
-    The users are shuffled with ``seed`` and split into consecutive groups of
-    ``users_per_client`` (the first ``U mod users_per_client`` groups get one
-    more); each user belongs to exactly one client.
+    - ``users_per_client = 1``: client ``i`` is user ``i``, so adding or removing
+      a user adds or removes a client.
+    - ``users_per_client = k > 1``: ``B = n_clients`` clients, by default
+      ``max(1, floor(U / k))`` for ``U = len(users)``. ``B`` is a public parameter
+      of the run, held fixed between neighbouring populations. User ``u`` goes to
+      client :func:`client_of` ``(key_u, seed, B)``, with ``key_u =``
+      :func:`user_key` of its identities: its client depends on its own data and
+      the public salt ``seed`` only, so adding or removing one user changes the
+      data of exactly one client and no other. Clients average ``U / B`` users;
+      a client may have none (probability about ``e^(-k)``): it stays one of the
+      ``B`` (sampled and counted like the others) and contributes a zero delta
+      (:func:`client_deltas`).
+
+    Within a client, users keep their order in ``users`` and identities are
+    relabelled ``0 .. K-1`` in order of first appearance.
     """
-    if (isinstance(users_per_client, bool) or not isinstance(users_per_client, int)
-            or users_per_client < 1):
-        raise ValueError(f"users_per_client must be a positive integer, got {users_per_client!r}")
+    users_per_client = _check_count(users_per_client, "users_per_client")
     if users_per_client > len(users):
         raise ValueError(f"users_per_client ({users_per_client}) is larger than the population "
                          f"({len(users)} users)")
+    if n_clients is not None and users_per_client == 1:
+        raise ValueError("n_clients applies to users_per_client > 1 only: with one user per "
+                         "client there is one client per user")
     arrays = [user_arrays(u, i, crop) for i, u in enumerate(users)]
     shapes = {X.shape[1:] for X, _ in arrays}
     if len(shapes) != 1:
         raise ValueError(f"users' images have different sizes {sorted(shapes)}")
-    order = np.random.default_rng(seed).permutation(len(users))
+    if users_per_client == 1:
+        groups = [[u] for u in range(len(users))]
+    else:
+        B = (max(1, len(users) // users_per_client) if n_clients is None
+             else _check_count(n_clients, "n_clients"))
+        groups = [[] for _ in range(B)]
+        for u, (_, ids) in enumerate(arrays):
+            groups[client_of(user_key(ids), seed, B)].append(u)
+    H, W, C = next(iter(shapes))
     clients = []
-    for group in np.array_split(order, len(users) // users_per_client):
-        X = np.concatenate([arrays[u][0] for u in group])
+    for group in groups:
+        X = (np.concatenate([arrays[u][0] for u in group]) if group
+             else np.zeros((0, H, W, C), np.uint8))
         ids = [i for u in group for i in arrays[u][1]]
         index = {name: k for k, name in enumerate(dict.fromkeys(ids))}
         clients.append(Client(
             images=torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2))),
             labels=torch.tensor([index[i] for i in ids], dtype=torch.int64),
-            n_classes=len(index), users=tuple(int(u) for u in group)))
+            n_classes=len(index), users=tuple(group)))
     return clients
 
 
@@ -343,15 +393,21 @@ def client_deltas(backbone: nn.Module, theta: dict[str, torch.Tensor], clients: 
     ``round_``, starting from the backbone parameters ``theta``.
 
     ``vectorised=True`` trains all clients at once with ``vmap``; ``False`` one
-    by one. Both give the same deltas up to float rounding.
+    by one. Both give the same deltas up to float rounding. A client without
+    images (an empty hashed bucket, :func:`virtual_clients`) gets the delta 0.
     """
-    if not clients:
-        return torch.zeros(0, sum(p.numel() for p in theta.values()))
+    deltas = torch.zeros(len(clients), sum(p.numel() for p in theta.values()))
+    active = [g for g, c in enumerate(clients) if len(c.labels)]
+    if not active:
+        return deltas
     theta = {k: v.detach() for k, v in theta.items()}
+    trained, ids = [clients[g] for g in active], [client_ids[g] for g in active]
     if vectorised:
-        return _local_vectorised(backbone, theta, clients, settings, round_, client_ids)
-    return torch.stack([_local_reference(backbone, theta, c, settings, round_, i)
-                        for c, i in zip(clients, client_ids, strict=True)])
+        deltas[active] = _local_vectorised(backbone, theta, trained, settings, round_, ids)
+    else:
+        deltas[active] = torch.stack([_local_reference(backbone, theta, c, settings, round_, i)
+                                      for c, i in zip(trained, ids, strict=True)])
+    return deltas
 
 
 def sample_clients(aggregator: str, q: float, n_clients: int, round_: int, seed: int) -> np.ndarray:
@@ -383,8 +439,12 @@ class DPFedEmbTrainer:
         Noise multiplier: the noise on the clipped sum has std ``sigma * C``.
     rounds
         Server rounds of :meth:`fit`.
-    users_per_client
-        Users merged into one virtual client.
+    users_per_client, n_clients
+        ``k`` users per virtual client: ``1``, one client per user; ``k > 1``,
+        users hashed into ``B = n_clients`` clients (``None``:
+        ``max(1, floor(U / k))``), a public parameter of the run
+        (:func:`virtual_clients`). Either way the epsilon is user-level
+        (:mod:`spinml.train.accounting`).
     aggregator
         ``"fedavg"`` (DP-FedAvg, Poisson sampling) or ``"ftrl"`` (DP-FTRL, tree aggregation).
     client_lr, batch_size, local_epochs, head_steps, cosine
@@ -409,13 +469,14 @@ class DPFedEmbTrainer:
         Same seed, same numbers on the CPU; ``tqdm`` progress bars.
     """
 
-    _PARAMS = ("q", "clip", "sigma", "rounds", "users_per_client", "aggregator", "client_lr",
-               "batch_size", "local_epochs", "head_steps", "cosine", "server_lr",
+    _PARAMS = ("q", "clip", "sigma", "rounds", "users_per_client", "n_clients", "aggregator",
+               "client_lr", "batch_size", "local_epochs", "head_steps", "cosine", "server_lr",
                "server_momentum", "dim", "widths", "norm", "pretrain_epochs", "pretrain_lr", "crop",
                "chunk", "vectorised", "seed", "progress")
 
     def __init__(self, q: float = 0.01, clip: float = 1.0, sigma: float = 1.0, rounds: int = 100,
-                 users_per_client: int = 4, aggregator: str = "fedavg", client_lr: float = 0.01,
+                 users_per_client: int = 4, n_clients: int | None = None,
+                 aggregator: str = "fedavg", client_lr: float = 0.01,
                  batch_size: int = 16, local_epochs: int = 1, head_steps: int = 0,
                  cosine: bool = True, server_lr: float = 0.1, server_momentum: float = 0.9,
                  dim: int = 32, widths: tuple[int, int, int] = (8, 16, 32), norm: str = "group",
@@ -423,7 +484,8 @@ class DPFedEmbTrainer:
                  crop: str | None = None, chunk: int = 64,
                  vectorised: bool = True, seed: int = 0, progress: bool = True) -> None:
         self.q, self.clip, self.sigma, self.rounds = q, clip, sigma, rounds
-        self.users_per_client, self.aggregator = users_per_client, aggregator
+        self.users_per_client, self.n_clients = users_per_client, n_clients
+        self.aggregator = aggregator
         self.client_lr, self.batch_size, self.local_epochs = client_lr, batch_size, local_epochs
         self.head_steps, self.cosine = head_steps, cosine
         self.server_lr, self.server_momentum = server_lr, server_momentum
@@ -447,9 +509,9 @@ class DPFedEmbTrainer:
         if self.aggregator not in ("fedavg", "ftrl"):
             raise ValueError(f"aggregator must be 'fedavg' or 'ftrl', got {self.aggregator!r}")
         for name in ("rounds", "users_per_client", "batch_size", "local_epochs", "chunk", "dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            _check_count(getattr(self, name), name)
+        if self.n_clients is not None:
+            _check_count(self.n_clients, "n_clients")
         for name in ("head_steps", "pretrain_epochs", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -515,12 +577,13 @@ class DPFedEmbTrainer:
         mini-world ``Federation`` or a sequence of users), starting from the current
         backbone (pre-trained, or freshly initialised from ``seed``); returns ``self``.
 
-        Sets ``clients_`` (the virtual clients), ``history_`` (per round: clients,
-        mean delta norm before clipping, fraction clipped) and ``rounds_run_``.
+        Sets ``clients_`` (the virtual clients), ``history_`` (per round: clients
+        sampled, empty ones included, mean delta norm before clipping, fraction
+        clipped) and ``rounds_run_``.
         """
         self._check_params()
         self.clients_ = virtual_clients(self._users(population), self.users_per_client, self.seed,
-                                        self.crop)
+                                        self.crop, self.n_clients)
         backbone = self._backbone()
         shapes = {k: v.detach() for k, v in backbone.named_parameters()}
         theta = flatten(shapes).clone()
@@ -551,7 +614,8 @@ class DPFedEmbTrainer:
     def round_sum(self, theta: dict[str, torch.Tensor], ids: Sequence[int],
                   round_: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Sum of the clipped deltas of clients ``ids`` in round ``round_``, and their
-        norms before clipping. Clients are trained in chunks of similar size."""
+        norms before clipping (0 for an empty client). Clients are trained in chunks of
+        similar size."""
         clients: list[Client] = self.clients_
         backbone = self._backbone()
         total = torch.zeros(sum(v.numel() for v in theta.values()))
@@ -568,20 +632,28 @@ class DPFedEmbTrainer:
     # ------------------------------------------------------------------ privacy
 
     def epsilon(self, delta: float, accountant: str = "pld") -> accounting.PrivacyRecord:
-        """The (epsilon, delta) guarantee of the rounds run (``rounds`` before :meth:`fit`),
-        from ``dp-accounting``'s ``accountant`` (``"pld"`` or ``"rdp"``)."""
+        """The user-level (epsilon, delta) guarantee of the rounds run (``rounds`` before
+        :meth:`fit`) with ``users_per_client`` users per client, from ``dp-accounting``'s
+        ``accountant`` (``"pld"``; ``"rdp"`` for ``users_per_client = 1`` or DP-FTRL only;
+        :func:`~spinml.train.accounting.epsilon`). The record's ``n_clients`` is ``B``:
+        the clients of :meth:`fit`, else ``n_clients``."""
         self._check_params()
+        clients = getattr(self, "clients_", None)
         return accounting.epsilon(delta, q=self.q, sigma=self.sigma,
                                   rounds=getattr(self, "rounds_run_", self.rounds),
                                   accountant=accountant, aggregator=self.aggregator,
-                                  users_per_client=self.users_per_client)
+                                  users_per_client=self.users_per_client,
+                                  n_clients=self.n_clients if clients is None else len(clients))
 
     @staticmethod
     def calibrate(target_epsilon: float, delta: float, rounds: int, q: float,
-                  accountant: str = "pld") -> float:
+                  accountant: str = "pld", users_per_client: int = 1) -> float:
         """The noise multiplier ``sigma`` reaching ``target_epsilon`` at ``delta`` after
-        ``rounds`` DP-FedAvg rounds with Poisson sampling rate ``q``."""
-        return accounting.calibrate_sigma(target_epsilon, delta, rounds, q, accountant)
+        ``rounds`` DP-FedAvg rounds with Poisson sampling rate ``q``, under the relation
+        of :meth:`epsilon` for ``users_per_client``
+        (:func:`~spinml.train.accounting.calibrate_sigma`)."""
+        return accounting.calibrate_sigma(target_epsilon, delta, rounds, q, accountant,
+                                          users_per_client)
 
     # ------------------------------------------------------------------ evaluation
 

@@ -5,7 +5,9 @@ and server aggregation as :class:`~spinml.train.DPFedEmbTrainer`.
   receives the backbone and the round, runs the local update
   (:func:`~spinml.train.dp_fedemb.client_deltas`), clips the delta to norm ``C``
   and replies with an ``ArrayRecord`` named by the backbone's parameters only:
-  the head never leaves the client.
+  the head never leaves the client. A node whose virtual client is an empty
+  hashed bucket replies with a zero delta, so the ``B`` nodes are the ``B``
+  clients of the accounting.
 - The ServerApp samples clients (:func:`~spinml.train.dp_fedemb.sample_clients`),
   sums the replies, adds noise and averages (the trainer's aggregator) and
   steps the server optimiser, then writes the backbone into the trainer.
@@ -160,7 +162,7 @@ def run_in_process(trainer: DPFedEmbTrainer, population: object) -> DPFedEmbTrai
     process; the same result as ``trainer.fit(population)`` up to float rounding."""
     trainer._check_params()
     clients = virtual_clients(trainer._users(population), trainer.users_per_client, trainer.seed,
-                              crop=trainer.crop)
+                              crop=trainer.crop, n_clients=trainer.n_clients)
     trainer.clients_ = clients
     grid = InProcessGrid(make_client_app(trainer, clients), len(clients))
     server_context = Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),

@@ -1,4 +1,5 @@
-"""Privacy accounting: epsilon equals dp-accounting's own value for the same event."""
+"""Privacy accounting: epsilon equals dp-accounting's own value for the same event and
+neighbouring relation."""
 
 from __future__ import annotations
 
@@ -71,12 +72,69 @@ def test_bad_input(kwargs, match):
         epsilon(args.pop("delta"), **args)
 
 
-def test_neighbouring_relation_is_user_level_only_for_one_user_per_client():
-    kw = dict(q=0.05, sigma=1.1, rounds=20)
-    one = epsilon(1e-4, users_per_client=1, **kw)
-    four = epsilon(1e-4, users_per_client=4, **kw)
-    assert one.epsilon == four.epsilon
-    assert "user-level" in one.neighbouring and "NOT user-level" not in one.neighbouring
-    assert "NOT user-level" in four.neighbouring and "group of 4 users" in four.neighbouring
+def test_one_user_per_client_is_add_remove_one_client():
+    record = epsilon(1e-4, q=0.05, sigma=1.1, rounds=20, users_per_client=1)
+    assert "add/remove one user = add/remove one virtual client" in record.neighbouring
+    assert "ADD_OR_REMOVE_ONE" in record.neighbouring
     with pytest.raises(ValueError, match="users_per_client"):
-        epsilon(1e-4, users_per_client=0, **kw)
+        epsilon(1e-4, q=0.05, sigma=1.1, rounds=20, users_per_client=0)
+
+
+def _pld(relation, event, delta):
+    accountant = dp_accounting.pld.PLDAccountant(
+        neighboring_relation=getattr(dp_accounting.NeighboringRelation, relation))
+    return accountant.compose(event).get_epsilon(delta)
+
+
+@pytest.mark.parametrize("q, sigma, rounds, delta", [(0.05, 1.1, 50, 1e-4),
+                                                     (0.2, 1.2, 30, 1e-3)])
+def test_several_users_per_client_is_replace_one_pld(q, sigma, rounds, delta):
+    event = dp_accounting.SelfComposedDpEvent(
+        dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma)), rounds)
+    replace, add_remove = _pld("REPLACE_ONE", event, delta), _pld("ADD_OR_REMOVE_ONE", event, delta)
+    record = epsilon(delta, q=q, sigma=sigma, rounds=rounds, users_per_client=4, n_clients=250)
+    assert record.epsilon == pytest.approx(replace, rel=1e-9)
+    assert record.epsilon > add_remove * 1.05  # replacing one client costs more than adding one
+    assert record.n_clients == 250 and record.to_dict()["n_clients"] == 250
+    assert "replace one of B = 250 hashed virtual clients" in record.neighbouring
+    assert "REPLACE_ONE" in record.neighbouring and "NOT user-level" not in record.neighbouring
+
+
+def test_rdp_refuses_several_users_per_client():
+    for call in (lambda: epsilon(1e-5, q=0.1, sigma=1.0, rounds=10, accountant="rdp",
+                                 users_per_client=2),
+                 lambda: calibrate_sigma(3.0, 1e-5, 10, 0.1, accountant="rdp",
+                                         users_per_client=2)):
+        with pytest.raises(ValueError, match="REPLACE_ONE.*accountant='pld'"):
+            call()
+
+
+def test_ftrl_several_users_per_client_is_tree_aggregation_at_half_sigma():
+    sigma, rounds, per_epoch = 2.0, 25, 10
+    acc = dp_accounting.rdp.RdpAccountant(
+        neighboring_relation=dp_accounting.NeighboringRelation.REPLACE_SPECIAL)
+    acc.compose(dp_accounting.ComposedDpEvent([
+        dp_accounting.SelfComposedDpEvent(
+            dp_accounting.SingleEpochTreeAggregationDpEvent(sigma / 2, per_epoch), 2),
+        dp_accounting.SingleEpochTreeAggregationDpEvent(sigma / 2, 5)]))
+    kw = dict(q=0.1, sigma=sigma, rounds=rounds, accountant="rdp", aggregator="ftrl",
+              rounds_per_epoch=per_epoch)
+    record = epsilon(1e-5, users_per_client=3, **kw)
+    assert record.epsilon == pytest.approx(acc.get_epsilon(1e-5), rel=1e-9)
+    assert record.epsilon > epsilon(1e-5, users_per_client=1, **kw).epsilon
+    assert "sigma / 2" in record.neighbouring and "replace one of B" in record.neighbouring
+
+
+def test_calibrate_several_users_per_client_reaches_replace_one_target():
+    q, rounds, delta, target = 0.1, 20, 1e-4, 3.0
+    sigma = calibrate_sigma(target, delta, rounds, q, users_per_client=4)
+
+    def replace_one(s):
+        return _pld("REPLACE_ONE", dp_accounting.SelfComposedDpEvent(
+            dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(s)), rounds),
+            delta)
+
+    assert replace_one(sigma) <= target and replace_one(sigma) == pytest.approx(target, abs=0.02)
+    assert epsilon(delta, q=q, sigma=sigma, rounds=rounds, users_per_client=4).epsilon <= target
+    assert replace_one(sigma * 0.97) > target
+    assert sigma > calibrate_sigma(target, delta, rounds, q) * 1.05

@@ -11,9 +11,11 @@ from spinml.train.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_delt
 from spinml.train.dp_fedemb import (
     LocalSettings,
     client_deltas,
+    client_of,
     crop_target,
     sample_clients,
     user_arrays,
+    user_key,
     virtual_clients,
 )
 from spinml.train.embedding import EmbeddingNet, recall_at_1, tar_at_far
@@ -120,6 +122,61 @@ def test_virtual_clients_merge_users_and_remap_labels():
         assert set(c.labels.tolist()) == set(range(c.n_classes))
 
 
+def _members(clients, users):
+    """Each client's users, named by their identities' prefix ``u<index>``."""
+    return [frozenset(users[u][1][0].split("/")[0] for u in c.users) for c in clients]
+
+
+def test_adding_or_removing_one_user_changes_exactly_one_client():
+    users = population(40)
+    base = _members(virtual_clients(users, 4, seed=7), users)
+    assert len(base) == 10 and sum(len(m) for m in base) == 40
+    for changed, n_users in [(users[:17] + users[18:], 39), (users + population(41)[40:], 41)]:
+        other = _members(virtual_clients(changed, 4, seed=7, n_clients=10), changed)
+        assert len(other) == 10 and sum(len(m) for m in other) == n_users
+        differ = [b for b in range(10) if base[b] != other[b]]
+        assert len(differ) == 1
+        assert base[differ[0]] ^ other[differ[0]] == {"u17" if n_users == 39 else "u40"}
+    assert _members(virtual_clients(users, 4, seed=8), users) != base  # the salt matters
+
+
+def test_client_depends_on_own_data_only():
+    users = population(12)
+    clients = virtual_clients(users, 3, seed=0)
+    ids = users[5][1]
+    bucket = client_of(user_key(ids), 0, 4)
+    assert 5 in clients[bucket].users
+    assert user_key(list(reversed(ids))) == user_key(ids)
+    shuffled = [users[i] for i in np.random.default_rng(1).permutation(12)]
+    assert sorted(map(sorted, _members(virtual_clients(shuffled, 3, seed=0), shuffled))) == \
+        sorted(map(sorted, _members(clients, users)))
+
+
+def test_one_user_per_client_keeps_users_in_order():
+    users = population(5)
+    clients = virtual_clients(users, 1, seed=3)
+    assert [c.users for c in clients] == [(u,) for u in range(5)]
+
+
+def test_empty_client_contributes_exactly_zero(setup):
+    backbone, theta, _ = setup
+    clients = virtual_clients(population(6), 2, seed=0, n_clients=8)
+    empty = [i for i, c in enumerate(clients) if not c.users]
+    full = [i for i, c in enumerate(clients) if c.users]
+    assert empty and full
+    assert clients[empty[0]].images.shape == (0, 3, 16, 16) and clients[empty[0]].n_classes == 0
+    settings = LocalSettings(head_steps=2)
+    ids = list(range(8))
+    fast = client_deltas(backbone, theta, clients, settings, 1, ids)
+    slow = client_deltas(backbone, theta, clients, settings, 1, ids, vectorised=False)
+    assert (fast[empty] == 0).all() and (slow[empty] == 0).all()
+    alone = client_deltas(backbone, theta, [clients[i] for i in full], settings, 1, full)
+    torch.testing.assert_close(fast[full], alone, atol=1e-6, rtol=0)
+    torch.testing.assert_close(fast, slow, atol=1e-6, rtol=0)
+    assert (clip_deltas(fast, 0.1)[empty] == 0).all()
+    assert not client_deltas(backbone, theta, [clients[empty[0]]], settings, 1, empty[:1]).any()
+
+
 def test_fit_same_seed_same_backbone_and_records_history():
     users = population(16)
     kw = dict(q=0.5, sigma=0.5, rounds=3, users_per_client=2, progress=False)
@@ -130,15 +187,24 @@ def test_fit_same_seed_same_backbone_and_records_history():
                   for t in (a, b, c))
     assert torch.equal(pa, pb) and not torch.equal(pa, pc)
     assert [h["round"] for h in a.history_] == [0, 1, 2]
-    record = a.epsilon(1e-3, "rdp")
-    assert record.rounds == 3 and "NOT user-level" in record.neighbouring
-    assert "user-level" in a.set_params(users_per_client=1).epsilon(1e-3).neighbouring
+    record = a.epsilon(1e-3)
+    assert record.rounds == 3 and record.n_clients == len(a.clients_) == 8
+    assert "replace one of B = 8 hashed virtual clients" in record.neighbouring
+    assert "add/remove one virtual client" in a.set_params(
+        users_per_client=1).epsilon(1e-3, "rdp").neighbouring
+    with pytest.raises(ValueError, match="accountant='pld'"):
+        a.set_params(users_per_client=2).epsilon(1e-3, "rdp")
 
 
-def test_vectorised_fit_equals_sequential_fit():
+def test_vectorised_fit_equals_sequential_fit_with_an_empty_client():
     users = population(16)
     kw = dict(q=0.5, sigma=1.0, rounds=2, users_per_client=2, head_steps=1, progress=False)
-    fast = DPFedEmbTrainer(**kw).fit(users).backbone_
+    trainer = DPFedEmbTrainer(**kw).fit(users)
+    fast = trainer.backbone_
+    empty = [i for i, c in enumerate(trainer.clients_) if not c.users]
+    assert len(trainer.clients_) == 8 and empty
+    assert set(empty) & set(sample_clients("fedavg", 0.5, 8, 0, seed=0))
+    assert trainer.history_[0]["clients"] == len(sample_clients("fedavg", 0.5, 8, 0, seed=0))
     slow = DPFedEmbTrainer(vectorised=False, **kw).fit(users).backbone_
     torch.testing.assert_close(torch.nn.utils.parameters_to_vector(fast.parameters()),
                                torch.nn.utils.parameters_to_vector(slow.parameters()),
@@ -155,7 +221,8 @@ def test_retrieval_metrics():
 
 @pytest.mark.parametrize("params, match", [
     (dict(q=0.0), "q"), (dict(q=1.2), "q"), (dict(clip=0.0), "clip"),
-    (dict(sigma=-1.0), "sigma"), (dict(users_per_client=50), "users_per_client")])
+    (dict(sigma=-1.0), "sigma"), (dict(users_per_client=50), "users_per_client"),
+    (dict(n_clients=0), "n_clients"), (dict(users_per_client=1, n_clients=4), "n_clients")])
 def test_bad_settings(params, match):
     with pytest.raises(ValueError, match=match):
         DPFedEmbTrainer(progress=False, **params).fit(population(4))
@@ -227,7 +294,7 @@ def test_crop_target_trainer_trains_and_evaluates_on_crops():
                               progress=False)
     trainer = DPFedEmbTrainer(q=1.0, sigma=0.0, rounds=1, users_per_client=2, crop="target",
                               progress=False).fit(fed)
-    first = trainer.clients_[0]
+    first = next(c for c in trainer.clients_ if c.users)
     user = fed.users[first.users[0]]
     X, _ = user_arrays(user, 0, crop="target")
     np.testing.assert_array_equal(first.images[:len(X)].numpy(), X.transpose(0, 3, 1, 2))

@@ -21,12 +21,14 @@ def population(n_users: int) -> list[tuple[np.ndarray, list[str]]]:
 
 
 @pytest.mark.parametrize("sigma", [0.0, 0.8])
-def test_flower_equals_in_process_trainer(sigma):
+def test_flower_equals_in_process_trainer_with_empty_clients(sigma):
     users = population(24)
     kw = dict(q=0.6, sigma=sigma, rounds=3, users_per_client=2, head_steps=1, progress=False)
     reference = DPFedEmbTrainer(**kw).fit(users)
     federated = flower.run_in_process(DPFedEmbTrainer(**kw), users)
     assert len(federated.clients_) == 12
+    empty = {i for i, c in enumerate(federated.clients_) if not c.users}
+    assert empty and empty & set(flower.sample_clients("fedavg", 0.6, 12, 1, seed=0))
     a = torch.nn.utils.parameters_to_vector(reference.backbone_.parameters())
     b = torch.nn.utils.parameters_to_vector(federated.backbone_.parameters())
     assert (a - b).abs().max().item() <= 1e-5
