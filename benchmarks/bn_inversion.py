@@ -12,8 +12,10 @@ step and the clamp. The baselines are the plainest loops on one batch:
 - ``bare (full backward)``: forward, cross-entropy, ``loss.backward()`` with
   the weight gradients too (a training step without the optimiser).
 
-The fastest of ``--repeats`` runs counts, which damps the noise of a shared
-machine. Target: generator / bare (input grad) <= 1.3.
+Every figure is the mean over ``--steps`` consecutive steps, and the fastest
+of ``--repeats`` such means counts, which damps the noise of a shared
+machine (the fastest of single steps would flatter the baselines). Target:
+generator / bare (input grad) <= 1.3.
 
     .venv/bin/python benchmarks/bn_inversion.py                 # about a minute on 2 busy cores
     .venv/bin/python benchmarks/bn_inversion.py --size 32 --batch 128 --steps 5
@@ -50,18 +52,20 @@ def teacher(size: int, batch: int) -> torch.nn.Module:
     return model.eval()
 
 
-def bare_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, full: bool) -> float:
-    """Seconds for one forward + cross-entropy + backward on ``x``."""
+def bare_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, full: bool,
+              steps: int) -> float:
+    """Seconds per forward + cross-entropy + backward on ``x``, the mean of ``steps``."""
     x = x.clone().requires_grad_(True)
     start = time.perf_counter()
-    loss = F.cross_entropy(model(x), y)
-    if full:
-        loss.backward()
-    else:
-        torch.autograd.grad(loss, [x])
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x), y)
+        if full:
+            loss.backward()
+        else:
+            torch.autograd.grad(loss, [x])
     elapsed = time.perf_counter() - start
     model.zero_grad(set_to_none=True)
-    return elapsed
+    return elapsed / steps
 
 
 def generator_step(model: torch.nn.Module, size: int, batch: int, steps: int) -> float:
@@ -80,7 +84,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=16, help="image side in pixels")
     parser.add_argument("--batch", type=int, default=250, help="images per batch")
-    parser.add_argument("--steps", type=int, default=10, help="K of the timed generation")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="steps per timing (K of the timed generation)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
@@ -92,8 +97,8 @@ def main() -> None:
     y = torch.arange(args.batch) % 10
     times = {"bare (input grad)": [], "bare (full backward)": [], "BNInversionGenerator": []}
     for _ in range(args.repeats):
-        times["bare (input grad)"].append(bare_step(model, x, y, full=False))
-        times["bare (full backward)"].append(bare_step(model, x, y, full=True))
+        times["bare (input grad)"].append(bare_step(model, x, y, False, args.steps))
+        times["bare (full backward)"].append(bare_step(model, x, y, True, args.steps))
         times["BNInversionGenerator"].append(generator_step(model, args.size, args.batch,
                                                             args.steps))
     best = {name: min(t) for name, t in times.items()}

@@ -8,7 +8,12 @@ from torch import nn
 
 from spinml.data import SyntheticSet
 from spinml.generate import BNInversionGenerator, Priors
-from spinml.generate.bn_inversion import jensen_shannon, to_uint8, total_variation
+from spinml.generate.bn_inversion import (
+    jensen_shannon,
+    learning_rates,
+    to_uint8,
+    total_variation,
+)
 from spinml.generate.bn_statistics import (
     BatchNormStatistics,
     bn_statistics_loss,
@@ -113,17 +118,47 @@ def test_generated_images_are_what_the_teacher_saw():
     assert torch.max(torch.abs(back - x)) <= 0.5 / 127.5 + 1e-6
 
 
-def test_same_seed_same_images_and_snapshots_equal_separate_runs():
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_same_seed_same_images_and_snapshots_equal_separate_runs(schedule):
     net = tiny_teacher()
-    a = generator(net, steps=15).generate(20, seed=3)
-    b = generator(net, steps=15).generate(20, seed=3)
-    c = generator(net, steps=15).generate(20, seed=4)
+    a = generator(net, steps=15, schedule=schedule).generate(20, seed=3)
+    b = generator(net, steps=15, schedule=schedule).generate(20, seed=3)
+    c = generator(net, steps=15, schedule=schedule).generate(20, seed=4)
     assert np.array_equal(a.to_arrays()[0], b.to_arrays()[0])
     assert not np.array_equal(a.to_arrays()[0], c.to_arrays()[0])
-    snaps = generator(net).generate_snapshots(20, seed=3, at=(5, 15))
+    gen = generator(net, schedule=schedule)
+    snaps = gen.generate_snapshots(20, seed=3, at=(15, 0, 5))
     assert np.array_equal(snaps[15].to_arrays()[0], a.to_arrays()[0])
-    assert np.array_equal(snaps[5].to_arrays()[0],
-                          generator(net, steps=5).generate(20, seed=3).to_arrays()[0])
+    assert np.array_equal(snaps[5].to_arrays()[0], generator(
+        net, steps=5, schedule=schedule).generate(20, seed=3).to_arrays()[0])
+    assert np.array_equal(snaps[0].to_arrays()[0], generator(
+        net, steps=0, schedule=schedule).generate(20, seed=3).to_arrays()[0])
+    # a constant rate: one run of 15 steps per batch; a cosine one depends on K: a run per K
+    runs = [(h["batch"], h["K"], len(h["bn"])) for h in gen.history_]
+    assert runs == ([(0, 15, 15), (1, 15, 15)] if schedule == "constant" else
+                    [(0, 5, 5), (1, 5, 5), (0, 15, 15), (1, 15, 15)])
+    assert all(isinstance(v, float) for h in gen.history_ for v in h["total"])
+
+
+def test_learning_rates():
+    assert learning_rates(0.1, 3, "constant") == [0.1, 0.1, 0.1]
+    rates = learning_rates(0.1, 4, "cosine")
+    assert rates == pytest.approx([0.1, 0.1 * (1 + 2 ** -0.5) / 2, 0.05,
+                                   0.1 * (1 - 2 ** -0.5) / 2])
+    assert learning_rates(0.1, 0, "cosine") == []
+    with pytest.raises(ValueError, match="schedule"):
+        learning_rates(0.1, 4, "linear")
+
+
+def test_schedule_and_betas_change_the_images():
+    net = tiny_teacher()
+    images = {settings: generator(net, steps=10, schedule=settings[0], betas=settings[1])
+              .generate(12, seed=0).to_arrays()[0]
+              for settings in [("constant", (0.9, 0.999)), ("cosine", (0.9, 0.999)),
+                               ("cosine", (0.5, 0.9))]}
+    first, *others = images.values()
+    assert all(not np.array_equal(first, other) for other in others)
+    assert not np.array_equal(*others)
 
 
 def test_balanced_labels_and_provenance():
@@ -135,6 +170,8 @@ def test_balanced_labels_and_provenance():
         "bn_inversion", 2, 7, 1, synthetic[12].label)
     assert p["priors"] == {"tv": 0.0, "l2": 0.0, "jitter": 0, "flip": False, "first_bn": 1.0,
                            "competition": 0.0, "temperature": 3.0, "student_steps": 0}
+    assert (p["lr"], p["schedule"], p["betas"], p["batch_size"]) == (
+        0.1, "cosine", [0.9, 0.999], 10)
     assert synthetic.schemes == ("bn_inversion_K2",)
 
 
@@ -167,6 +204,11 @@ def test_all_priors_with_a_distilled_student():
     a = generator(net, steps=4, priors=priors, student=student).generate(12, seed=0)
     b = generator(net, steps=4, priors=Priors(**priors), student=student).generate(12, seed=0)
     assert np.array_equal(a.to_arrays()[0], b.to_arrays()[0])
+    # each K of a cosine schedule is its own run, with its own copy of the student
+    snaps = generator(net, priors=priors, student=student).generate_snapshots(12, at=(2, 4))
+    assert np.array_equal(snaps[4].to_arrays()[0], a.to_arrays()[0])
+    assert np.array_equal(snaps[2].to_arrays()[0], generator(
+        net, steps=2, priors=priors, student=student).generate(12, seed=0).to_arrays()[0])
     for key, value in student.state_dict().items():
         assert torch.equal(value, weights[key])
 
@@ -204,6 +246,11 @@ class Unpadded(Tiny):
     (Tiny(), {"steps": 2.5}, "steps"),
     (Tiny(), {"batch_size": 0}, "batch_size"),
     (Tiny(), {"lr": 0}, "lr"),
+    (Tiny(), {"schedule": "linear"}, "schedule"),
+    (Tiny(), {"schedule": None}, "schedule"),
+    (Tiny(), {"betas": (0.9,)}, "betas"),
+    (Tiny(), {"betas": (0.9, 1.0)}, "betas"),
+    (Tiny(), {"betas": "0.5,0.9"}, "betas"),
     (NoBatchNorm(), {}, "BatchNorm"),
     (Unpadded(), {"image_size": 3}, "image_size=3x3"),
     (Tiny(), {"image_size": 0}, "image_size"),
