@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = ["PrivacyRecord", "neighbouring", "fedavg_event", "ftrl_event", "epsilon",
-           "calibrate_sigma", "check_q", "check_sigma", "check_clip", "check_delta"]
+           "calibrate_sigma", "check_count", "check_q", "check_sigma", "check_clip", "check_delta"]
 
 ACCOUNTANTS = ("rdp", "pld")
 _SAMPLING = {
@@ -57,17 +57,17 @@ _SAMPLING = {
 }
 
 
-def _check_users_per_client(users_per_client: object) -> int:
-    if (isinstance(users_per_client, bool) or not isinstance(users_per_client, int)
-            or users_per_client < 1):
-        raise ValueError(f"users_per_client must be a positive integer, got {users_per_client!r}")
-    return users_per_client
+def check_count(value: object, name: str) -> int:
+    """``value`` if it is an integer >= 1; a ``ValueError`` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
 
 
 def neighbouring(aggregator: str, users_per_client: int, n_clients: int | None = None) -> str:
     """The neighbouring relation of the guarantee, stated for users (module docstring);
     ``n_clients`` is ``B``, named in the text when given."""
-    k = _check_users_per_client(users_per_client)
+    k = check_count(users_per_client, "users_per_client")
     if aggregator not in _SAMPLING:
         raise ValueError(f"aggregator must be 'fedavg' or 'ftrl', got {aggregator!r}")
     if k == 1:
@@ -116,12 +116,6 @@ def check_delta(delta: object) -> float:
     return float(delta)
 
 
-def _check_rounds(rounds: object) -> int:
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
-    return rounds
-
-
 def _dp_accounting():
     try:
         import dp_accounting
@@ -168,13 +162,14 @@ def fedavg_event(q: float, sigma: float, rounds: int):
     dpa = _dp_accounting()
     return dpa.SelfComposedDpEvent(
         dpa.PoissonSampledDpEvent(check_q(q), dpa.GaussianDpEvent(check_sigma(sigma))),
-        _check_rounds(rounds))
+        check_count(rounds, "rounds"))
 
 
 def ftrl_event(sigma: float, rounds: int, rounds_per_epoch: int):
     """Tree aggregation restarted every ``rounds_per_epoch`` rounds, over ``rounds`` rounds."""
     dpa = _dp_accounting()
-    rounds, rounds_per_epoch = _check_rounds(rounds), _check_rounds(rounds_per_epoch)
+    rounds = check_count(rounds, "rounds")
+    rounds_per_epoch = check_count(rounds_per_epoch, "rounds_per_epoch")
     full, rest = divmod(rounds, rounds_per_epoch)
     sigma = check_sigma(sigma)
     events = []
@@ -221,8 +216,8 @@ def epsilon(delta: float, *, q: float, sigma: float, rounds: int, accountant: st
     (``B``) only goes into the record.
     """
     delta, q, sigma = check_delta(delta), check_q(q), check_sigma(sigma)
-    rounds = _check_rounds(rounds)
-    k = _check_users_per_client(users_per_client)
+    rounds = check_count(rounds, "rounds")
+    k = check_count(users_per_client, "users_per_client")
     relation = neighbouring(aggregator, k, n_clients)
     _check_accountant(accountant, aggregator, k)
     record = dict(delta=delta, accountant=accountant, aggregator=aggregator,
@@ -253,8 +248,8 @@ def calibrate_sigma(target_epsilon: float, delta: float, rounds: int, q: float,
     if (isinstance(target_epsilon, bool) or not isinstance(target_epsilon, (int, float))
             or not 0 < target_epsilon < math.inf):
         raise ValueError(f"target_epsilon must be a finite number > 0, got {target_epsilon!r}")
-    delta, q, rounds = check_delta(delta), check_q(q), _check_rounds(rounds)
-    k = _check_users_per_client(users_per_client)
+    delta, q, rounds = check_delta(delta), check_q(q), check_count(rounds, "rounds")
+    k = check_count(users_per_client, "users_per_client")
     _check_accountant(accountant, "fedavg", k)
     dpa = _dp_accounting()
 

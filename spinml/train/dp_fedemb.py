@@ -212,12 +212,6 @@ def client_of(key: str, seed: int, n_clients: int) -> int:
     return int.from_bytes(digest, "big") % n_clients
 
 
-def _check_count(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 def virtual_clients(users: Sequence[object], users_per_client: int, seed: int,
                     crop: str | None = None, n_clients: int | None = None) -> list[Client]:
     """Merge ``users`` into virtual clients; each user belongs to exactly one.
@@ -240,7 +234,7 @@ def virtual_clients(users: Sequence[object], users_per_client: int, seed: int,
     Within a client, users keep their order in ``users`` and identities are
     relabelled ``0 .. K-1`` in order of first appearance.
     """
-    users_per_client = _check_count(users_per_client, "users_per_client")
+    users_per_client = accounting.check_count(users_per_client, "users_per_client")
     if users_per_client > len(users):
         raise ValueError(f"users_per_client ({users_per_client}) is larger than the population "
                          f"({len(users)} users)")
@@ -255,7 +249,7 @@ def virtual_clients(users: Sequence[object], users_per_client: int, seed: int,
         groups = [[u] for u in range(len(users))]
     else:
         B = (max(1, len(users) // users_per_client) if n_clients is None
-             else _check_count(n_clients, "n_clients"))
+             else accounting.check_count(n_clients, "n_clients"))
         groups = [[] for _ in range(B)]
         for u, (_, ids) in enumerate(arrays):
             groups[client_of(user_key(ids), seed, B)].append(u)
@@ -509,9 +503,9 @@ class DPFedEmbTrainer:
         if self.aggregator not in ("fedavg", "ftrl"):
             raise ValueError(f"aggregator must be 'fedavg' or 'ftrl', got {self.aggregator!r}")
         for name in ("rounds", "users_per_client", "batch_size", "local_epochs", "chunk", "dim"):
-            _check_count(getattr(self, name), name)
+            accounting.check_count(getattr(self, name), name)
         if self.n_clients is not None:
-            _check_count(self.n_clients, "n_clients")
+            accounting.check_count(self.n_clients, "n_clients")
         for name in ("head_steps", "pretrain_epochs", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -96,7 +96,7 @@ def run_stage(
             if done:
                 (tmp / "done.json").write_text(
                     json.dumps({"steps": steps, "losses": losses, "seconds": seconds,
-                            "device": device}))
+                                "device": device}))
                 return seconds
             buffer = io.BytesIO()
             torch.save(optimizer.state_dict(), buffer)
