@@ -1,6 +1,7 @@
 """The DiffusionGenerator on the bundled zoo: what each level changes, and its speed.
 
     .venv/bin/python benchmarks/generate.py [--users 0 1 2] [--cache DIR]
+        [--conditioning-scale 1.0]
 
 1. Per private user, target levels L0, L1, L2 (background at L0): the SIM of the
    generated targets to the user's real pet segments (expected L0 < L1 <= L2),
@@ -34,8 +35,10 @@ SCHEMES = {"L0_L0": "target=L0,background=L0", "L1_L0": "target=L1,background=L0
            "L2_L0": "target=L2,background=L0"}
 
 
-def per_user(user: int, cache: Path | None) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    experiment = Experiment(Settings(user=user), cache=cache, progress=False)
+def per_user(user: int, cache: Path | None, conditioning_scale: float = 1.0
+             ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    experiment = Experiment(Settings(user=user, conditioning_scale=conditioning_scale),
+                            cache=cache, progress=False)
     n = experiment.settings.n_per_class
     row: dict[str, float] = {"user": user}
     examples = {}
@@ -110,12 +113,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cache", default=None)
     parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--conditioning-scale", type=float, default=1.0,
+                        help="ControlNet residual scale of the L1 targets")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows, grids = [], []
     for user in args.users:
-        row, examples = per_user(user, Path(args.cache) if args.cache else None)
+        row, examples = per_user(user, Path(args.cache) if args.cache else None,
+                                 args.conditioning_scale)
         rows.append(row)
         grids.append(np.concatenate([np.concatenate(list(examples[k]), axis=1)
                                      for k in ("real", *SCHEMES)], axis=0))

@@ -64,7 +64,8 @@ class Settings:
     ``encoder`` folders, empty for the bundled zoo. Generation: ``lora_steps``
     AdamW steps at ``lora_lr`` and rank ``lora_rank`` per L2 object;
     ``n_per_class`` images per class, ``sample_steps`` solver steps at
-    classifier-free guidance ``guidance``. Training: :class:`~spinml.Trainer`
+    classifier-free guidance ``guidance``, L1 objects' ControlNet residuals
+    scaled by ``conditioning_scale``. Training: :class:`~spinml.Trainer`
     with ``arch``, ``epochs``, ``batch_size``, ``lr`` and ``color_jitter``.
     Evaluation: with ``adapt``, utility is that of the model adapted on the
     device to the user's unlabelled references (BatchNorm statistics,
@@ -94,6 +95,7 @@ class Settings:
     n_per_class: int = 24
     sample_steps: int = 12
     guidance: float = 5.0
+    conditioning_scale: float = 1.0
     arch: str = "resnet20"
     epochs: int = 40
     batch_size: int = 16
@@ -118,6 +120,9 @@ class Settings:
                 raise ValueError(f"Settings.{name} must be > 0, got {getattr(self, name)!r}")
         if not self.guidance >= 1:
             raise ValueError(f"Settings.guidance must be >= 1, got {self.guidance!r}")
+        if not self.conditioning_scale >= 0:
+            raise ValueError("Settings.conditioning_scale must be >= 0, "
+                             f"got {self.conditioning_scale!r}")
         for name in ("data", "test_data", "sd", "controlnet", "encoder"):
             folder = getattr(self, name)
             if folder and not Path(folder).is_dir():
@@ -132,7 +137,7 @@ _STAGES = ("upload", "synthetic", "model", "metrics")
 _STAGE_FIELDS = {
     "upload": ("user", "data", "test_data", "n_ref", "n_test", "image_size"),
     "synthetic": ("sd", "controlnet", "lora_steps", "lora_rank", "lora_lr", "n_per_class",
-                  "sample_steps", "guidance"),
+                  "sample_steps", "guidance", "conditioning_scale"),
     "model": ("arch", "epochs", "batch_size", "lr", "color_jitter"),
     "metrics": ("encoder", "adapt"),
 }
@@ -243,7 +248,8 @@ class Experiment:
                                               lr=s.lora_lr, rank=s.lora_rank, seed=seed)
             generator.save(tmp / "generator")
             generator.generate(s.n_per_class, seed=seed, steps=s.sample_steps,
-                               guidance=s.guidance).save(tmp / "synthetic")
+                               guidance=s.guidance,
+                               conditioning_scale=s.conditioning_scale).save(tmp / "synthetic")
 
         return self._cached("synthetic", key, make, lambda f: SyntheticSet.load(f / "synthetic"))
 

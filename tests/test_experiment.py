@@ -68,6 +68,8 @@ def test_bad_settings_and_alphas_are_refused():
         Settings(sd="/no/such/folder")
     with pytest.raises(ValueError, match="color_jitter"):
         Settings(color_jitter=-1.0)
+    with pytest.raises(ValueError, match="conditioning_scale"):
+        Settings(conditioning_scale=float("nan"))
     with pytest.raises(TypeError, match="adapt"):
         Settings(adapt="yes")
     assert len(all_schemes()) == 9

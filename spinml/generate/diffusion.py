@@ -306,7 +306,8 @@ class DiffusionGenerator:
         self.pipe_.unet.requires_grad_(False)
 
     def _sample(self, pipe, prompts: list[str], *, seeds: list[int], steps: int = 20,
-                guidance: float = 5.0, conditions: list[np.ndarray] | None = None) -> np.ndarray:
+                guidance: float = 5.0, conditions: list[np.ndarray] | None = None,
+                conditioning_scale: float = 1.0) -> np.ndarray:
         """uint8 images for ``prompts``, ``batch_size`` at a time; image ``i`` starts from
         noise drawn by a generator seeded with ``seeds[i]``, so batching does not
         change which image a seed gives."""
@@ -319,6 +320,7 @@ class DiffusionGenerator:
             if conditions is not None:
                 extra["image"] = [Image.fromarray(np.repeat(c[:, :, None], 3, axis=2))
                                   for c in conditions[start:start + self.batch_size]]
+                extra["controlnet_conditioning_scale"] = conditioning_scale
             latents = torch.stack([
                 torch.randn((cfg.in_channels, cfg.sample_size, cfg.sample_size),
                             generator=torch.Generator().manual_seed(s))
@@ -370,7 +372,8 @@ class DiffusionGenerator:
                 r.update(condition=kind, condition_index=int(pick))
         return plan
 
-    def _run(self, plans: list[dict[str, Any]], *, steps: int, guidance: float) -> None:
+    def _run(self, plans: list[dict[str, Any]], *, steps: int, guidance: float,
+             conditioning_scale: float) -> None:
         """Sample every plan, batching together the plans of one pipeline configuration;
         each plan gets its ``images``."""
         unet = self.pipe_.unet
@@ -390,7 +393,8 @@ class DiffusionGenerator:
                 conditions = [c for m in members for c in m["conditions"]]
             images = self._sample(pipe, [p for m in members for p in m["prompts"]],
                                   seeds=[x for m in members for x in m["seeds"]], steps=steps,
-                                  guidance=guidance, conditions=conditions)
+                                  guidance=guidance, conditions=conditions,
+                                  conditioning_scale=conditioning_scale)
             start = 0
             for m in members:
                 m["images"] = images[start:start + len(m["prompts"])]
@@ -405,12 +409,15 @@ class DiffusionGenerator:
         seed: int = 0,
         steps: int = 20,
         guidance: float = 5.0,
+        conditioning_scale: float = 1.0,
     ) -> SyntheticSet:
         """``n_per_class`` composed images of every class: each object stream made by
         its level, the target composed onto the background through its mask.
 
         Sampling uses ``steps`` solver steps and classifier-free guidance
-        ``guidance``; the same ``seed`` gives the same images.
+        ``guidance``; the same ``seed`` gives the same images. L1 streams add the
+        ControlNet's residuals times ``conditioning_scale`` to the UNet's
+        (diffusers' ``controlnet_conditioning_scale``; 0 ignores the edges).
         """
         if not hasattr(self, "levels_") or not self.levels_:
             raise RuntimeError("fit the generator on a SanitizedSet before generating")
@@ -418,9 +425,12 @@ class DiffusionGenerator:
         _positive("steps", steps)
         if not guidance >= 1.0:
             raise ValueError(f"guidance must be >= 1, got {guidance!r}")
+        if not conditioning_scale >= 0.0:
+            raise ValueError(f"conditioning_scale must be >= 0, got {conditioning_scale!r}")
         plans = {(label, stream): self._plan(stream, label, n_per_class, _seed(seed, c, k))
                  for c, label in enumerate(self.classes_) for k, stream in enumerate(STREAMS)}
-        self._run(list(plans.values()), steps=steps, guidance=guidance)
+        self._run(list(plans.values()), steps=steps, guidance=guidance,
+                  conditioning_scale=conditioning_scale)
         images = []
         for label in self.classes_:
             fg, bg = plans[label, "target"], plans[label, BACKGROUND]
@@ -428,6 +438,7 @@ class DiffusionGenerator:
                 mask = foreground_mask(fg["images"][i], self.mask_threshold)
                 provenance = {"scheme": self.scheme_, "seed": seed, "class": label,
                               "index": i, "steps": steps, "guidance": guidance,
+                              "conditioning_scale": conditioning_scale,
                               "target": fg["records"][i], "background": bg["records"][i]}
                 images.append(SyntheticImage(compose(fg["images"][i], bg["images"][i], mask),
                                              label, foreground=fg["images"][i],

@@ -165,3 +165,25 @@ def test_lora_initialisation_does_not_depend_on_the_global_rng(tiny_sd):
         torch.manual_seed(global_seed)
         runs.append(_generator(tiny_sd).fit(upload, steps=2, rank=2).generate(1, seed=3, steps=2))
     assert np.array_equal(runs[0][0].image, runs[1][0].image)
+
+
+def test_conditioning_scale_multiplies_the_controlnet_residuals(tiny_sd, tmp_path):
+    """The fixture's ControlNet is freshly zero-initialised (no residual at any scale);
+    with non-zero output convolutions, scale 0 must give its images and scale 1 others."""
+    controlnet = ControlNetModel.from_pretrained(tiny_sd / "controlnet")
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for conv in [*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block]:
+            conv.weight.normal_(0.0, 0.5)
+    controlnet.save_pretrained(tmp_path / "trained")
+    upload = Sanitizer().sanitize(_references(), "target=L1", progress=False)
+    zero = _generator(tiny_sd).fit(upload).generate(2, seed=3, steps=2)
+    trained = DiffusionGenerator.from_pretrained(
+        tiny_sd / "sd", controlnet=tmp_path / "trained", device="cpu", progress=False,
+        batch_size=3).fit(upload)
+    off, on = (trained.generate(2, seed=3, steps=2, conditioning_scale=s) for s in (0.0, 1.0))
+    assert all(np.array_equal(a.foreground, b.foreground) for a, b in zip(zero, off, strict=True))
+    assert not np.array_equal(off[0].foreground, on[0].foreground)
+    assert on[0].provenance["conditioning_scale"] == 1.0
+    with pytest.raises(ValueError, match="conditioning_scale"):
+        trained.generate(1, conditioning_scale=-1.0)
