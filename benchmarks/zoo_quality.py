@@ -105,6 +105,7 @@ def lora_customisation(pipe, encoder, processor, device: str, steps: int = 300):
         latents = vae.encode(x).latent_dist.mean * vae.config.scaling_factor
         ids = pipe.tokenizer(prompts, padding="max_length", return_tensors="pt").input_ids
         context = text(ids.to(device)).last_hidden_state
+    torch.manual_seed(0)  # peft's gaussian LoRA init draws from the global generator
     unet.add_adapter(LoraConfig(r=8, lora_alpha=8, init_lora_weights="gaussian",
                                 target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
     params = [p for p in unet.parameters() if p.requires_grad]

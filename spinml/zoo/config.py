@@ -25,8 +25,8 @@ class ZooConfig:
 
     vae_channels: tuple[int, ...] = (32, 64)
     latent_channels: int = 4
-    vae_steps: int = 1200
-    vae_batch: int = 64
+    vae_steps: int = 4000
+    vae_batch: int = 128
     vae_lr: float = 1e-3
     vae_kl_weight: float = 1e-6
 
