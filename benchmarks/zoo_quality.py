@@ -6,7 +6,7 @@
    trained on real public renders labels them (gate: >= 70 %, chance 25 %).
    The judge is an ensemble of ``--judges`` ResNet-20s (seeds 0, 1, ...) whose
    softmax outputs are averaged: single judges, each 94-96 % right on real
-   renders, disagree by up to 20 points on generated ones, so one judge's
+   renders, disagreed by up to 20 points on an earlier zoo's images, so one judge's
    reading says more about its seed than about the zoo. The range over the
    single judges is printed too.
 2. ControlNet works: edge F1 between 64 held-out Canny maps and the Canny map
