@@ -24,9 +24,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 import torch
 
-from spinml.train.aggregators import clip_deltas
-from spinml.train.dp_fedemb import LocalSettings, client_deltas, virtual_clients
-from spinml.train.embedding import EmbeddingNet
+from spinml.federated.aggregators import clip_deltas
+from spinml.federated.dp_fedemb import LocalSettings, client_deltas, virtual_clients
+from spinml.federated.embedding import EmbeddingNet
 
 
 def population(n_users: int, seed: int = 0) -> list[tuple[np.ndarray, list[str]]]:

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
+from spinml.image import to_unit_range
 from spinml.train import Trainer, build_model
-from spinml.train.trainer import normalize
 
 
 def digits_rgb(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +49,7 @@ def bare_epoch(arch: str, X: np.ndarray, y: np.ndarray, batch_size: int) -> floa
     start = time.perf_counter()
     model.train()
     for index in torch.randperm(len(labels)).split(batch_size):
-        loss = F.cross_entropy(model(normalize(images[index])), labels[index])
+        loss = F.cross_entropy(model(to_unit_range(images[index])), labels[index])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

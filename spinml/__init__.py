@@ -8,8 +8,7 @@ crosses to the server side.
 from spinml.data import ReferenceSet, SanitizedSet, SyntheticSet
 from spinml.policy import Level, SharingPolicy
 from spinml.sanitize import Sanitizer
-
-__version__ = "0.2.0"
+from spinml.version import __version__ as __version__
 
 __all__ = [
     "Level",
@@ -29,7 +28,7 @@ _HEAVY = {
     "DiffusionGenerator": "spinml.generate",
     "BNInversionGenerator": "spinml.generate",
     "Trainer": "spinml.train",
-    "DPFedEmbTrainer": "spinml.train",
+    "DPFedEmbTrainer": "spinml.federated",
     "Evaluator": "spinml.evaluate",
 }
 

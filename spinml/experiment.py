@@ -14,7 +14,7 @@ A run of policy ``p`` (scheme ``{target}_{background}``), mixing fraction
 
 Each stage's output is cached under ``cache/<stage>/<key>``, the key being the
 SHA-256 of the stage's settings, its inputs' keys and the library versions.
-Entries are written with :func:`~spinml.data.atomic.atomic_dir`, so a crashed
+Entries are written with :func:`~spinml.io.atomic_dir`, so a crashed
 run leaves no entry behind and a rerun of an unchanged sweep only reads files.
 """
 
@@ -32,11 +32,10 @@ from typing import Any, TypeVar
 import pandas as pd
 from tqdm.auto import tqdm
 
-from spinml.data.atomic import atomic_dir
-from spinml.data.manifest import library_versions
 from spinml.data.references import ReferenceSet
 from spinml.data.sanitized import SanitizedSet
 from spinml.data.synthetic import SyntheticSet
+from spinml.io import atomic_dir, library_versions
 from spinml.policy import Level, SharingPolicy
 
 __all__ = ["Settings", "Experiment", "run", "sweep", "all_schemes", "default_cache"]

@@ -39,8 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from spinml.data.atomic import atomic_write_bytes, atomic_write_text
-from spinml.data.manifest import library_versions
+from spinml.io import atomic_write_bytes, atomic_write_text, library_versions
 from spinml.policy import SharingPolicy
 
 __all__ = [

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from spinml.data.atomic import atomic_dir
 from spinml.data.imageio import encode_png, read_grey, read_image, read_mask, to_rgb
-from spinml.data.manifest import read_manifest, safe_path, write_manifest
 from spinml.data.references import ReferenceSet
+from spinml.io import atomic_dir, read_manifest, safe_path, write_manifest
 from spinml.policy import Level, SharingPolicy, check_label
 
 __all__ = ["SharedObject", "SanitizedImage", "SanitizedSet", "require_sanitized"]

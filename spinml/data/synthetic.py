@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from spinml.data.atomic import atomic_dir
 from spinml.data.imageio import encode_png, read_image, read_mask, to_rgb
 from spinml.data.labelled import LabelledSet
-from spinml.data.manifest import read_manifest, safe_path, write_manifest
+from spinml.io import atomic_dir, read_manifest, safe_path, write_manifest
 
 __all__ = ["SyntheticImage", "SyntheticSet"]
 

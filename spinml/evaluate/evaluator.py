@@ -34,7 +34,7 @@ from spinml.evaluate.leakage import leakage_table
 from spinml.evaluate.memorisation import membership_auc_of_rows
 from spinml.evaluate.similarity import mean_cosine
 from spinml.evaluate.utility import utility_metrics
-from spinml.sanitize.sanitizer import segment_on_black
+from spinml.image import segment_on_black
 
 __all__ = ["Evaluator", "Report", "OBJECTS", "PRIVACY_METRICS", "COLUMNS"]
 

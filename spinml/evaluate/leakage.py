@@ -12,25 +12,45 @@ histogram estimates of :mod:`spinml.evaluate.information`.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pandas as pd
 
-from spinml.data.references import ReferenceSet
+from spinml.data.references import BACKGROUND, ReferenceImage, ReferenceSet
 from spinml.data.sanitized import SanitizedSet
 from spinml.evaluate.information import entropy, letterbox, mutual_information
-from spinml.policy import Level
-from spinml.sanitize.sanitizer import Sanitizer, segment_on_black
+from spinml.image import lowest_level_wins, segment_on_black
+from spinml.policy import Level, SharingPolicy
 
 __all__ = ["leakage_table"]
 
 COLUMNS = ["image", "class", "object", "level", "metric", "value"]
 
 
+class ObjectSplitter(Protocol):
+    """What splits a reference into owned object masks: a ``spinml.Sanitizer``."""
+
+    def object_masks(self, reference: ReferenceImage,
+                     policy: SharingPolicy) -> dict[str, np.ndarray]: ...
+
+
+class _GivenMasks:
+    """The default Sanitizer's split: the references' own masks, lowest level wins."""
+
+    def object_masks(self, reference: ReferenceImage,
+                     policy: SharingPolicy) -> dict[str, np.ndarray]:
+        masks = {s.label: s.mask for s in reference.segments if s.label != BACKGROUND}
+        background = reference.mask(BACKGROUND) if BACKGROUND in reference.objects else None
+        return lowest_level_wins(masks, {label: policy[label] for label in [*masks, BACKGROUND]},
+                                 background=background, size=reference.size)
+
+
 def leakage_table(
     sanitized: SanitizedSet,
     references: ReferenceSet,
     *,
-    sanitizer: Sanitizer | None = None,
+    sanitizer: ObjectSplitter | None = None,
     size: int = 512,
 ) -> pd.DataFrame:
     """Tidy table of normalised MI per (image, object): columns ``image``, ``class``,
@@ -42,7 +62,7 @@ def leakage_table(
     """
     if len(sanitized) != len(references):
         raise ValueError(f"{len(sanitized)} sanitised images but {len(references)} references")
-    sanitizer = sanitizer or Sanitizer()
+    sanitizer = sanitizer or _GivenMasks()
     rows = []
     for shared, ref in zip(sanitized, references, strict=True):
         if shared.size != ref.size or shared.label != ref.label:

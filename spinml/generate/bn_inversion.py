@@ -19,7 +19,7 @@ to zero over the ``K`` steps) or ``"constant"``. Seed 001's plain method is
 ``schedule="constant"`` without priors.
 
 Images live in the teacher's input space, ``x = p / 127.5 - 1`` for uint8
-pixels ``p`` (the Trainer's :func:`~spinml.train.trainer.normalize`), are
+pixels ``p`` (:func:`spinml.image.to_unit_range`, as the Trainer feeds its networks), are
 kept in ``[-1, 1]`` after every step and returned as ``p = round((x + 1) *
 127.5)``: what the teacher saw, up to 8-bit rounding.
 """
@@ -41,7 +41,8 @@ from tqdm.auto import tqdm
 
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
 from spinml.generate.bn_statistics import BatchNormStatistics, batch_norm_layers, eval_mode
-from spinml.train.trainer import TrainedModel, normalize
+from spinml.image import from_unit_range, to_unit_range
+from spinml.train.trainer import TrainedModel
 
 __all__ = ["BNInversionGenerator", "Priors", "total_variation", "jensen_shannon"]
 
@@ -149,13 +150,6 @@ def jensen_shannon(logits_p: torch.Tensor, logits_q: torch.Tensor,
     kl_pm = (p * (p.log() - m.log())).sum(1).mean()
     kl_qm = (q * (q.log() - m.log())).sum(1).mean()
     return (0.5 * (kl_pm + kl_qm)).clamp(0.0, 1.0)
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """Teacher inputs ``(N, 3, H, W)`` in ``[-1, 1]`` -> uint8 RGB ``(N, H, W, 3)``,
-    ``p = round((x + 1) * 127.5)``: the inverse of the Trainer's ``normalize``."""
-    pixels = ((x.detach().float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    return pixels.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def learning_rates(lr: float, steps: int, schedule: str) -> list[float]:
@@ -428,7 +422,7 @@ class BNInversionGenerator:
         x = noise.clamp(-1.0, 1.0).to(labels.device).requires_grad_(True)
         optimizer = torch.optim.Adam([x], lr=self.lr, betas=tuple(self.betas))
         rates = learning_rates(self.lr, ks[-1], self.schedule)
-        snaps = {0: to_uint8(x)} if ks[0] == 0 else {}
+        snaps = {0: from_unit_range(x)} if ks[0] == 0 else {}
         losses: dict[str, list[torch.Tensor]] = {"bn": [], "ce": [], "total": []}
         if student is not None:
             student.eval()
@@ -454,10 +448,10 @@ class BNInversionGenerator:
                 for name, value in (("bn", bn), ("ce", ce), ("total", loss)):
                     losses[name].append(value.detach())  # no device sync per step
                 if step in ks:
-                    snaps[step] = to_uint8(x)
+                    snaps[step] = from_unit_range(x)
                 bar.update()
         if student is not None and priors.student_steps:
-            self._distill(network, student, normalize(torch.from_numpy(
+            self._distill(network, student, to_unit_range(torch.from_numpy(
                 snaps[ks[-1]]).permute(0, 3, 1, 2).to(labels.device)), priors)
         return snaps, {name: torch.stack(values).tolist() if values else []
                        for name, values in losses.items()}

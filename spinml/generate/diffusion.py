@@ -42,7 +42,6 @@ from safetensors.numpy import save_file as save_arrays
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from spinml.data.atomic import atomic_dir
 from spinml.data.references import BACKGROUND
 from spinml.data.sanitized import SanitizedSet, require_sanitized
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
@@ -53,6 +52,7 @@ from spinml.generate.compositing import (
     foreground_mask,
 )
 from spinml.generate.prompts import MiniWorldPrompts, PromptSource
+from spinml.io import atomic_dir
 from spinml.policy import Level
 from spinml.zoo.tokenizer import IDENTIFIERS
 

@@ -1,8 +1,9 @@
 """The device side: segmenters, L1 feature extractors and the Sanitizer."""
 
-from spinml.sanitize.features import FEATURES, Canny, FeatureExtractor, get_feature_extractor
+from spinml.image import Canny, segment_on_black
+from spinml.sanitize.features import FEATURES, FeatureExtractor, get_feature_extractor
 from spinml.sanitize.grounded_sam import Detection, GroundedSAMSegmenter
-from spinml.sanitize.sanitizer import Sanitizer, segment_on_black
+from spinml.sanitize.sanitizer import Sanitizer
 from spinml.sanitize.segmenters import GivenMasks, Segmenter, SuperpixelSegmenter
 
 __all__ = [

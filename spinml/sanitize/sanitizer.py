@@ -20,16 +20,12 @@ from tqdm.auto import tqdm
 
 from spinml.data.references import BACKGROUND, ReferenceImage, ReferenceSet
 from spinml.data.sanitized import SanitizedImage, SanitizedSet, SharedObject
+from spinml.image import lowest_level_wins, segment_on_black
 from spinml.policy import Level, SharingPolicy
 from spinml.sanitize.features import FeatureExtractor, get_feature_extractor
 from spinml.sanitize.segmenters import GivenMasks, Segmenter
 
-__all__ = ["Sanitizer", "segment_on_black"]
-
-
-def segment_on_black(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The object alone: ``image`` where ``mask`` is true, black (0, 0, 0) elsewhere."""
-    return np.where(mask[:, :, None], image, np.uint8(0))
+__all__ = ["Sanitizer"]
 
 
 class Sanitizer:
@@ -90,14 +86,9 @@ class Sanitizer:
                     f"image {reference.name}: the segmenter's mask of {label!r} is "
                     f"{mask.shape}, the image is {reference.size}"
                 )
-        masks[BACKGROUND] = reference.mask(BACKGROUND) if BACKGROUND in reference.objects else (
-            ~np.logical_or.reduce([*masks.values(), np.zeros(reference.size, dtype=bool)])
-        )
-        owned = {}
-        for label, mask in masks.items():
-            stricter = [m for other, m in masks.items() if policy[other] < policy[label]]
-            owned[label] = mask & ~np.logical_or.reduce([*stricter, np.zeros_like(mask)])
-        return owned
+        background = reference.mask(BACKGROUND) if BACKGROUND in reference.objects else None
+        return lowest_level_wins(masks, {label: policy[label] for label in [*masks, BACKGROUND]},
+                                 background=background, size=reference.size)
 
     def sanitize_image(
         self, reference: ReferenceImage, policy: SharingPolicy, image_id: str

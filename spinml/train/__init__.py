@@ -1,10 +1,23 @@
 """Training the specialised model: :class:`Trainer` (the SpinML protocol through
 HF Accelerate), the :class:`TrainedModel` it returns, and small architectures
-written in plain torch (:data:`ARCHITECTURES`, :func:`build_model`), and
-:class:`DPFedEmbTrainer` (user-level DP federated embedding training, seed 002)."""
+written in plain torch (:data:`ARCHITECTURES`, :func:`build_model`).
+
+DP-FedEmb lives in :mod:`spinml.federated`; ``spinml.train.DPFedEmbTrainer``
+still resolves there, with a ``DeprecationWarning``, until spinml 0.3."""
+
+import warnings
 
 from spinml.train.architectures import ARCHITECTURES, build_model
-from spinml.train.dp_fedemb import DPFedEmbTrainer
 from spinml.train.trainer import TrainedModel, Trainer
 
-__all__ = ["Trainer", "TrainedModel", "DPFedEmbTrainer", "build_model", "ARCHITECTURES"]
+__all__ = ["Trainer", "TrainedModel", "build_model", "ARCHITECTURES"]
+
+
+def __getattr__(name: str):
+    if name == "DPFedEmbTrainer":
+        warnings.warn("spinml.train.DPFedEmbTrainer moved to spinml.federated; the old path "
+                      "goes in spinml 0.3", DeprecationWarning, stacklevel=2)
+        from spinml.federated import DPFedEmbTrainer
+
+        return DPFedEmbTrainer
+    raise AttributeError(f"module 'spinml.train' has no attribute {name!r}")

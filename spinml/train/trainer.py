@@ -35,11 +35,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from spinml.data.atomic import atomic_dir
-from spinml.data.manifest import library_versions, read_manifest
+from spinml.image import nhwc_to_nchw, to_unit_range
+from spinml.io import atomic_dir, library_versions, read_manifest
 from spinml.train.architectures import ARCHITECTURES, build_model
 
-__all__ = ["Trainer", "TrainedModel", "normalize", "random_crop_flip", "random_color"]
+__all__ = ["Trainer", "TrainedModel", "random_crop_flip", "random_color"]
 
 
 class LabelledImages(Protocol):
@@ -107,16 +107,6 @@ def _check_images(X: object, name: str) -> np.ndarray:
     if len(X) == 0:
         raise ValueError(f"{name} is empty")
     return X
-
-
-def _to_nchw(X: np.ndarray) -> torch.Tensor:
-    """uint8 ``(N, H, W, 3)`` array -> contiguous uint8 tensor ``(N, 3, H, W)``."""
-    return torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
-
-
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels ``p`` in [0, 255] -> float32 ``p / 127.5 - 1`` in [-1, 1]."""
-    return images.float() / 127.5 - 1.0
 
 
 def random_crop_flip(images: torch.Tensor, generator: torch.Generator,
@@ -214,7 +204,7 @@ def _predict_logits(module: nn.Module, images: torch.Tensor, batch_size: int) ->
     was_training = module.training
     module.eval()
     try:
-        out = [module(normalize(images[i:i + batch_size].to(device))).float().cpu()
+        out = [module(to_unit_range(images[i:i + batch_size].to(device))).float().cpu()
                for i in range(0, len(images), batch_size)]
     finally:
         module.train(was_training)
@@ -246,7 +236,7 @@ def _recompute_batch_norm(module: nn.Module, images: torch.Tensor, batch_size: i
         layer.train()
     try:
         for i in range(0, len(images), batch_size):
-            module(normalize(images[i:i + batch_size].to(device)))
+            module(to_unit_range(images[i:i + batch_size].to(device)))
     finally:
         for layer, momentum in zip(norms, momenta, strict=True):
             layer.momentum = momentum
@@ -363,7 +353,7 @@ class Trainer:
     progress
         Show a ``tqdm`` progress bar.
 
-    Images enter the network as ``p / 127.5 - 1`` (:func:`normalize`), at the
+    Images enter the network as ``p / 127.5 - 1`` (:func:`spinml.image.to_unit_range`), at the
     data set's size. Before each validation, and for the model returned,
     BatchNorm statistics are recomputed with the epoch's final weights over
     128 training images (precise BatchNorm, :func:`_recompute_batch_norm`):
@@ -471,14 +461,14 @@ class Trainer:
             module = build_model(self.arch, len(classes), min(image_size),
                                  **(self.arch_kwargs or {}))
         optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
-        loader = DataLoader(_Batches(_to_nchw(X), torch.from_numpy(y)),
+        loader = DataLoader(_Batches(nhwc_to_nchw(X), torch.from_numpy(y)),
                             batch_size=self.batch_size, shuffle=True, collate_fn=_whole_batch,
                             generator=torch.Generator().manual_seed(seeds.shuffle))
         model, optimizer, loader = accelerator.prepare(module, optimizer, loader)
         augment_generator = torch.Generator().manual_seed(seeds.augment)
         norm_pick = torch.randperm(len(y), generator=torch.Generator().manual_seed(seeds.norm))
-        norm_images = _to_nchw(X[np.sort(norm_pick[:_NORM_IMAGES].numpy())])
-        images_val, labels_val = _to_nchw(X_val), torch.from_numpy(y_val)
+        norm_images = nhwc_to_nchw(X[np.sort(norm_pick[:_NORM_IMAGES].numpy())])
+        images_val, labels_val = nhwc_to_nchw(X_val), torch.from_numpy(y_val)
 
         history: list[dict[str, Any]] = []
         best_accuracy, best_epoch, best_state = -1.0, self.epochs, None
@@ -529,7 +519,7 @@ class Trainer:
                                           max(1, min(images.shape[-2:]) // 8))
             if self.color_jitter:
                 images = random_color(images, augment_generator, self.color_jitter)
-            logits = model(normalize(images))
+            logits = model(to_unit_range(images))
             if logits.ndim != 2 or logits.shape[1] != num_classes:
                 raise ValueError(f"the model returns logits of shape {tuple(logits.shape)}; "
                                  f"expected (batch, {num_classes}), one per class")
@@ -599,7 +589,7 @@ class TrainedModel:
         if X.shape[1:3] != self.image_size_:
             raise ValueError(f"images are {X.shape[2]}x{X.shape[1]} pixels; the model was "
                              f"trained on {self.image_size_[1]}x{self.image_size_[0]}")
-        return _to_nchw(X)
+        return nhwc_to_nchw(X)
 
     def predict_proba(self, data: Data | np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Softmax class probabilities, float32 ``(N, len(classes_))``."""

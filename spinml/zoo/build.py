@@ -31,8 +31,9 @@ import torch.nn.functional as F
 from diffusers import DDPMScheduler, StableDiffusionPipeline
 from transformers import CLIPImageProcessor
 
-from spinml.data.atomic import atomic_dir
 from spinml.data.miniworld import VOCABULARY
+from spinml.image import nhwc_to_nchw, to_unit_range
+from spinml.io import atomic_dir
 from spinml.zoo.config import ZooConfig
 from spinml.zoo.data import EXTRA_WORDS, ZooData, render_pairs
 from spinml.zoo.manifest import PARTS, ZOO_DIR, write_manifest
@@ -49,12 +50,7 @@ from spinml.zoo.models import (
 from spinml.zoo.resumable import cosine_lr, run_stage
 from spinml.zoo.tokenizer import IDENTIFIERS, build_tokenizer
 
-__all__ = ["build", "to_unit_range"]
-
-
-def to_unit_range(pixels: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(N, 3, H, W)`` -> float in ``[-1, 1]``: ``x / 127.5 - 1``."""
-    return pixels.float() / 127.5 - 1.0
+__all__ = ["build"]
 
 
 def _data(cfg: ZooConfig, work: Path, progress: bool) -> tuple[ZooData, float]:
@@ -119,7 +115,7 @@ def build(
                                 cfg.max_tokens)
     tokens = tokenizer(data.captions, padding="max_length", max_length=cfg.max_tokens,
                        truncation=True, return_tensors="pt")
-    pixels = torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous().to(dev)
+    pixels = nhwc_to_nchw(data.images).to(dev)
     input_ids, attention = tokens.input_ids.to(dev), tokens.attention_mask.to(dev)
     every = cfg.checkpoint_every
 

@@ -21,8 +21,7 @@ import numpy as np
 from spinml.data import miniworld
 from spinml.data.miniworld.canvas import Canvas
 from spinml.data.miniworld.rooms import apply_light, draw_room
-from spinml.sanitize.features import Canny
-from spinml.sanitize.sanitizer import segment_on_black
+from spinml.image import Canny, segment_on_black
 from spinml.zoo.config import ZooConfig
 
 __all__ = ["ZooData", "EXTRA_WORDS", "creature_caption", "room_caption", "render_room",

@@ -11,8 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from spinml.data.atomic import atomic_write_text
-from spinml.data.manifest import library_versions
+from spinml.io import atomic_write_text, library_versions
 
 __all__ = ["ZOO_DIR", "PARTS", "ZooIntegrityError", "sha256", "write_manifest", "verify",
            "zoo_path"]

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from spinml.data.atomic import atomic_dir
+from spinml.io import atomic_dir
 
 __all__ = ["run_stage", "cosine_lr", "StageResult"]
 

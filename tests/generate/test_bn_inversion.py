@@ -11,7 +11,6 @@ from spinml.generate import BNInversionGenerator, Priors
 from spinml.generate.bn_inversion import (
     jensen_shannon,
     learning_rates,
-    to_uint8,
     total_variation,
 )
 from spinml.generate.bn_statistics import (
@@ -19,8 +18,8 @@ from spinml.generate.bn_statistics import (
     bn_statistics_loss,
     channel_moments,
 )
+from spinml.image import from_unit_range, to_unit_range
 from spinml.train import TrainedModel
-from spinml.train.trainer import normalize
 
 
 class Tiny(nn.Module):
@@ -95,9 +94,9 @@ def test_optimisation_brings_batch_statistics_to_running_statistics():
     sets = gen.generate_snapshots(24, seed=0, at=(0, 60))
     losses = gen.history_[0]["bn"]
     assert losses[-1] < 0.5 * losses[0]
-    before = bn_statistics_loss(net, normalize(torch.from_numpy(
+    before = bn_statistics_loss(net, to_unit_range(torch.from_numpy(
         sets[0].to_arrays()[0]).permute(0, 3, 1, 2)))
-    after = bn_statistics_loss(net, normalize(torch.from_numpy(
+    after = bn_statistics_loss(net, to_unit_range(torch.from_numpy(
         sets[60].to_arrays()[0]).permute(0, 3, 1, 2)))
     assert after[0] < 0.5 * before[0]
     assert torch.all(after[1] < before[1]) and torch.all(after[2] < before[2])
@@ -114,7 +113,7 @@ def test_generated_images_are_what_the_teacher_saw():
     assert X.dtype == np.uint8 and X.shape == (24, 8, 8, 3)
     assert np.mean(teacher.predict(X) == y) >= 0.9
     x = torch.rand(5, 3, 4, 4) * 2 - 1
-    back = normalize(torch.from_numpy(to_uint8(x)).permute(0, 3, 1, 2))
+    back = to_unit_range(torch.from_numpy(from_unit_range(x)).permute(0, 3, 1, 2))
     assert torch.max(torch.abs(back - x)) <= 0.5 / 127.5 + 1e-6
 
 

@@ -11,11 +11,11 @@ import torch
 from torch import nn
 
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
+from spinml.image import to_unit_range
 from spinml.train import TrainedModel, Trainer
 from spinml.train.trainer import (
     _recompute_batch_norm,
     _stratified_split,
-    normalize,
     random_color,
     random_crop_flip,
 )
@@ -73,7 +73,7 @@ def test_stratified_split() -> None:
 def test_batch_norm_statistics_are_recomputed() -> None:
     net = nn.Sequential(nn.BatchNorm2d(3), nn.Dropout(0.5))
     images = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
-    x = normalize(images)
+    x = to_unit_range(images)
     _recompute_batch_norm(net, images, batch_size=10)
     norm = net[0]
     assert torch.allclose(norm.running_mean, x.mean((0, 2, 3)), atol=1e-6)
@@ -109,7 +109,7 @@ def test_adapt_sets_batch_norm_statistics_to_the_images(tiny: TrainedModel,
     shifted = np.clip(X.astype(int) + 60, 0, 255).astype(np.uint8)
     adapted = tiny.adapt(shifted)
     first = next(m for m in adapted.module_.modules() if isinstance(m, nn.BatchNorm2d))
-    x = normalize(torch.from_numpy(shifted).permute(0, 3, 1, 2))
+    x = to_unit_range(torch.from_numpy(shifted).permute(0, 3, 1, 2))
     stem = next(m for m in adapted.module_.modules() if isinstance(m, nn.Conv2d))
     with torch.no_grad():
         h = stem(x)

@@ -11,7 +11,7 @@ import torch
 
 from spinml import DPFedEmbTrainer
 
-flower = pytest.importorskip("spinml.train.flower")
+flower = pytest.importorskip("spinml.federated.flower")
 
 
 def population(n_users: int) -> list[tuple[np.ndarray, list[str]]]:
@@ -56,7 +56,7 @@ def test_client_reply_holds_backbone_delta_only():
 
 def test_clear_error_without_flower():
     code = ("import sys; sys.modules['flwr'] = None\n"
-            "try:\n    import spinml.train.flower\n"
+            "try:\n    import spinml.federated.flower\n"
             "except ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

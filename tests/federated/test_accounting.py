@@ -8,7 +8,7 @@ import math
 import dp_accounting
 import pytest
 
-from spinml.train.accounting import calibrate_sigma, epsilon
+from spinml.federated.accounting import calibrate_sigma, epsilon
 
 
 @pytest.mark.parametrize("accountant", ["rdp", "pld"])

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from spinml import DPFedEmbTrainer
-from spinml.train.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_deltas
-from spinml.train.dp_fedemb import (
+from spinml.federated.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_deltas
+from spinml.federated.dp_fedemb import (
     LocalSettings,
     client_deltas,
     client_of,
@@ -18,7 +18,7 @@ from spinml.train.dp_fedemb import (
     user_key,
     virtual_clients,
 )
-from spinml.train.embedding import EmbeddingNet, recall_at_1, tar_at_far
+from spinml.federated.embedding import EmbeddingNet, recall_at_1, tar_at_far
 
 
 def population(n_users: int, seed: int = 0) -> list[tuple[np.ndarray, list[str]]]:
