@@ -1,41 +1,11 @@
+"""The mini-world splits: public, user, federated; disjoint pets and rooms; bad arguments."""
+
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
 from spinml.data import ReferenceImage, ReferenceSet
 from spinml.data import miniworld as mw
-
-OBJECTS = {"target", "background", "bowl", "ball"}
-
-
-@pytest.fixture(scope="module")
-def home():
-    return mw.user_home(0)
-
-
-def _assert_partition(image: ReferenceImage) -> None:
-    total = np.zeros(image.size, dtype=np.int64)
-    for segment in image.segments:
-        assert segment.mask.shape == image.size
-        assert segment.mask.any()
-        total += segment.mask
-    assert (total == 1).all(), f"{image.name}: masks do not partition the image"
-    assert set(image.objects) <= OBJECTS
-    assert {"target", "background"} <= set(image.objects)
-
-
-def test_render_is_deterministic(home):
-    pet, room = home
-    a = mw.render(pet, room, "eating", seed=11)
-    b = mw.render(pet, room, "eating", seed=11)
-    c = mw.render(pet, room, "eating", seed=12)
-    assert np.array_equal(a.image, b.image)
-    assert a.objects == b.objects
-    assert all(np.array_equal(a.mask(k), b.mask(k)) for k in a.objects)
-    assert not np.array_equal(a.image, c.image)
-    assert np.array_equal(
-        mw.public(2, progress=False)[5].image, mw.public(2, progress=False)[5].image
-    )
+from tests.data.miniworld.test_render import _assert_partition
 
 
 def test_masks_partition_the_image_and_props_match_activities():
@@ -55,37 +25,6 @@ def test_masks_partition_the_image_and_props_match_activities():
     assert x.shape == (24, 64, 64, 3) and list(y[:4]) == [0, 1, 2, 3]
     assert len(set(mw.identities(refs))) == 6
     assert len(set(mw.identities(mw.public(2, n_pets=8, progress=False)))) == 8
-
-
-def test_labels_and_captions(home):
-    refs, test = mw.user(2, n_ref=1, n_test=1)
-    assert refs.labels == list(mw.ACTIVITIES)
-    texts = mw.captions(refs)
-    for text, image in zip(texts, refs, strict=True):
-        assert text.startswith("a photo of a ") and f"creature {image.label} in" in text
-        assert set(text.split()) <= set(mw.VOCABULARY)
-        assert image.caption == text
-    assert len(set(mw.identities(refs))) == 1
-    pet, room = home
-    assert mw.caption(pet, room, "sitting") == mw.render(pet, room, "sitting", seed=0).caption
-    with pytest.raises(ValueError, match="caption"):
-        mw.captions([ReferenceImage(np.zeros((4, 4, 3), np.uint8), "x")])
-
-
-@pytest.mark.parametrize("size", [16, 32, 100, 512])
-def test_sizes(home, size):
-    pet, room = home
-    image = mw.render(pet, room, "playing", seed=3, size=size)
-    assert image.image.shape == (size, size, 3)
-    _assert_partition(image)
-
-
-def test_sizes_draw_the_same_scene(home):
-    pet, room = home
-    small = mw.render(pet, room, "sitting", seed=5, size=64).mask("target")
-    large = mw.render(pet, room, "sitting", seed=5, size=256).mask("target")
-    shrunk = large.reshape(64, 4, 64, 4).mean(axis=(1, 3)) > 0.5
-    assert (shrunk == small).mean() > 0.97
 
 
 @pytest.mark.parametrize(
@@ -144,27 +83,3 @@ def test_splits_are_disjoint():
     assert len({pet for pet, _ in homes}) == 4 and len({room for _, room in homes}) == 4
 
 
-def _pet_histogram(image: ReferenceImage) -> np.ndarray:
-    pixels = image.image[image.mask("target")] // 64
-    codes = pixels[:, 0].astype(np.int64) * 16 + pixels[:, 1] * 4 + pixels[:, 2]
-    hist = np.bincount(codes, minlength=64).astype(np.float64)
-    return np.sqrt(hist / hist.sum())
-
-
-def test_identities_are_separable_by_nearest_neighbour():
-    n = 30
-    refs = mw.public(n, n_pets=n, n_rooms=2 * n, heldout=True, seed=3, progress=False)
-    pairs = [(refs[4 * k], refs[4 * k + 2]) for k in range(n)]  # sleeping and playing
-    feats = np.stack([_pet_histogram(im) for pair in pairs for im in pair])
-    ids = np.repeat(np.arange(n), 2)
-    dist = np.linalg.norm(feats[:, None] - feats[None], axis=-1)
-    np.fill_diagonal(dist, np.inf)
-    top1 = (ids[dist.argmin(1)] == ids).mean()
-    chance = 1 / (2 * n - 1)
-    assert top1 > 5 * chance
-
-
-def test_gallery_draws_outlined_examples():
-    fig = mw.gallery(n=4, columns=2, size=32)
-    assert isinstance(fig, Figure)
-    assert len([ax for ax in fig.axes if ax.images]) == 4

@@ -1,3 +1,5 @@
+"""Atomic writes: killing a save leaves no folder or a complete one."""
+
 import signal
 import subprocess
 import sys

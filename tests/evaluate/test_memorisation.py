@@ -1,0 +1,28 @@
+"""Memorisation distance and membership AUC against direct computations."""
+
+import numpy as np
+import pytest
+
+from spinml.evaluate import (
+    membership_auc,
+    memorisation_distance,
+)
+from tests.evaluate.test_distances import images
+
+
+def test_pixel_memorisation_is_the_rms_difference_to_the_closest_reference():
+    synthetic, refs = images(1, 3), images(2, 5)
+    direct = np.mean([min(np.sqrt(np.mean((s / 255.0 - r / 255.0) ** 2)) for r in refs)
+                      for s in synthetic])
+    assert memorisation_distance(synthetic, refs) == pytest.approx(direct, rel=1e-6)
+    assert memorisation_distance(refs[:2], refs) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_membership_auc_separates_copied_members_and_is_chance_for_strangers(encoder):
+    members, others = images(5, 8), images(6, 8)
+    assert membership_auc(members, others, members.copy()) == 1.0
+    assert membership_auc(members, others, others.copy()) == 0.0
+    strangers = images(7, 8)
+    assert 0.2 < membership_auc(members, others, strangers, encoder) < 0.8
+
+
