@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
 from spinml.generate.bn_statistics import BatchNormStatistics, batch_norm_layers, eval_mode
 from spinml.image import from_unit_range, to_unit_range
-from spinml.train.trainer import TrainedModel
+from spinml.train.trainer import TrainedModel, Trainer
 
 __all__ = ["BNInversionGenerator", "Priors", "total_variation", "jensen_shannon"]
 
@@ -196,7 +196,8 @@ class BNInversionGenerator:
     Parameters
     ----------
     teacher
-        A :class:`~spinml.train.TrainedModel` (its network, classes and image
+        A fitted :class:`~spinml.train.Trainer` or a
+        :class:`~spinml.train.TrainedModel` (its network, classes and image
         size are used) or any ``torch.nn.Module`` with BatchNorm layers that
         maps ``(N, 3, H, W)`` images, normalised as ``p / 127.5 - 1``, to
         ``(N, C)`` logits. It is put in eval mode while generating and its
@@ -260,18 +261,24 @@ class BNInversionGenerator:
 
     # ------------------------------------------------------------------ settings
 
+    def _trained(self) -> TrainedModel | None:
+        """The teacher's TrainedModel (a fitted Trainer's ``model_``); None for a bare module."""
+        if isinstance(self.teacher, Trainer):
+            return self.teacher.model_
+        return self.teacher if isinstance(self.teacher, TrainedModel) else None
+
     def _network(self) -> nn.Module:
-        if isinstance(self.teacher, TrainedModel):
-            return self.teacher.module_
+        if self._trained() is not None:
+            return self._trained().module_
         if isinstance(self.teacher, nn.Module):
             return self.teacher
-        raise TypeError(f"teacher must be a TrainedModel or a torch.nn.Module, "
+        raise TypeError(f"teacher must be a fitted Trainer, a TrainedModel or a torch.nn.Module, "
                         f"got {type(self.teacher).__name__}")
 
     def _size(self) -> tuple[int, int]:
         size = _image_size(self.image_size)
-        if isinstance(self.teacher, TrainedModel):
-            trained = self.teacher.image_size_
+        if self._trained() is not None:
+            trained = self._trained().image_size_
             if size is not None and size != trained:
                 raise ValueError(f"image_size={self.image_size!r} but the teacher was trained on "
                                  f"{trained[0]}x{trained[1]} images")
@@ -283,8 +290,8 @@ class BNInversionGenerator:
     def _classes(self, num_logits: int) -> tuple[str, ...]:
         if self.classes is not None:
             classes = tuple(self.classes)
-        elif isinstance(self.teacher, TrainedModel):
-            classes = self.teacher.classes_
+        elif self._trained() is not None:
+            classes = self._trained().classes_
         else:
             classes = tuple(str(i) for i in range(num_logits))
         if len(classes) != num_logits:

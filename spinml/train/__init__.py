@@ -1,6 +1,7 @@
 """Training the specialised model: :class:`Trainer` (the SpinML protocol through
-HF Accelerate), the :class:`TrainedModel` it returns, and small architectures
-written in plain torch (:data:`ARCHITECTURES`, :func:`build_model`).
+HF Accelerate; ``fit`` returns the Trainer, its :class:`TrainedModel` in ``model_``)
+and small architectures written in plain torch (:data:`ARCHITECTURES`,
+:func:`build_model`).
 
 DP-FedEmb lives in :mod:`spinml.federated`; ``spinml.train.DPFedEmbTrainer``
 still resolves there, with a ``DeprecationWarning``, until spinml 0.3."""

@@ -5,9 +5,10 @@ The protocol (section "Tasks and training" of the paper): Adam, learning rate
 into train and validation, and the weights of the epoch with the best
 validation accuracy are kept. The model is then tested on real images::
 
-    model = Trainer(arch="mobilenet_v2", epochs=5).fit(synthetic)
-    model.score(real_test_set)            # accuracy in [0, 1]
-    model.save("runs/L2_L0/model")        # model.safetensors + config.json
+    trainer = Trainer(arch="mobilenet_v2", epochs=5).fit(synthetic)
+    trainer.score(real_test_set)          # accuracy in [0, 1]
+    trainer.save("runs/L2_L0/model")      # model.safetensors + config.json
+    model = TrainedModel.load("runs/L2_L0/model")
 
 Training goes through :class:`accelerate.Accelerator`, so the same code runs
 on the CPU, on one GPU, or on several under ``accelerate launch``.
@@ -18,8 +19,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
-import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from spinml import checks
+from spinml.estimator import Estimator
 from spinml.image import nhwc_to_nchw, to_unit_range
 from spinml.io import atomic_dir, library_versions, read_manifest
 from spinml.train.architectures import ARCHITECTURES, build_model
@@ -246,47 +247,6 @@ def _recompute_batch_norm(module: nn.Module, images: torch.Tensor, batch_size: i
 # --------------------------------------------------------------------------- settings
 
 
-def _check_setting(name: str, value: Any) -> None:
-    """Raise a ValueError/TypeError naming ``name`` when ``value`` is not allowed."""
-    def integral(v: Any) -> bool:
-        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-    def real(v: Any) -> bool:
-        return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
-    if name == "arch":
-        if isinstance(value, str):
-            if value not in ARCHITECTURES:
-                raise ValueError(f"unknown architecture arch={value!r}; "
-                                 f"known: {sorted(ARCHITECTURES)} or an nn.Module")
-        elif not isinstance(value, nn.Module):
-            raise TypeError(f"arch must be an architecture name {sorted(ARCHITECTURES)} or a "
-                            f"torch.nn.Module, got {type(value).__name__}")
-    elif name in ("epochs", "batch_size"):
-        if not integral(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    elif name == "lr":
-        if not real(value) or value <= 0:
-            raise ValueError(f"lr must be a positive number, got {value!r}")
-    elif name == "color_jitter":
-        if not real(value) or value < 0:
-            raise ValueError(f"color_jitter must be a number >= 0, got {value!r}")
-    elif name == "val_fraction":
-        if not real(value) or not 0 <= value < 1:
-            raise ValueError(f"val_fraction must be in [0, 1), got {value!r}")
-    elif name == "seed":
-        if not integral(value) or value < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {value!r}")
-    elif name == "device":
-        if value not in _DEVICES:
-            raise ValueError(f"device must be one of {_DEVICES}, got {value!r}")
-    elif name in ("augment", "progress"):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
-    elif name == "arch_kwargs" and value is not None and not isinstance(value, dict):
-        raise TypeError(f"arch_kwargs must be a dict or None, got {type(value).__name__}")
-
-
 def _arch_name(arch: str | nn.Module) -> str:
     """The name recorded for ``arch``: the registry key, or the module's class path."""
     if isinstance(arch, str):
@@ -312,8 +272,7 @@ class _Seeds:
         return cls(*(int(s) for s in np.random.SeedSequence(seed).generate_state(5)))
 
 
-
-class Trainer:
+class Trainer(Estimator):
     """Train an image classifier by the SpinML protocol.
 
     Parameters
@@ -358,8 +317,12 @@ class Trainer:
     BatchNorm statistics are recomputed with the epoch's final weights over
     128 training images (precise BatchNorm, :func:`_recompute_batch_norm`):
     a short run evaluated with the running averages can fall to chance.
-    ``fit`` returns a :class:`TrainedModel`; the Trainer keeps no learned
-    state and can be reused, e.g. across a sweep.
+    ``fit`` returns the Trainer, its :class:`TrainedModel` in ``model_``;
+    ``predict``, ``predict_proba``, ``score``, ``adapt`` and ``save`` are the
+    model's, so ``Trainer(...).fit(data).save(folder)`` works, and
+    ``TrainedModel.load(folder)`` reads it back. A new ``fit`` replaces ``model_``
+    (a model taken from it earlier stays as it was), so one Trainer can serve a
+    sweep.
 
     Under ``accelerate launch`` each process trains on its share of every
     epoch, validates on the whole validation split and returns the same
@@ -383,49 +346,48 @@ class Trainer:
         self.color_jitter = color_jitter
         self.arch_kwargs = arch_kwargs
         self.progress = progress
-        self._check_params()
+        self._check_params(self.get_params())
 
     _PARAMS = ("arch", "epochs", "lr", "batch_size", "val_fraction", "seed", "device",
                "augment", "color_jitter", "arch_kwargs", "progress")
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's settings (scikit-learn's estimator protocol; ``deep``
-        is accepted for that protocol: a Trainer holds no nested estimators)."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params: Any) -> Trainer:
-        """Change settings by name; returns the Trainer."""
-        unknown = set(params) - set(self._PARAMS)
-        if unknown:
-            raise ValueError(f"unknown Trainer settings {sorted(unknown)}; "
-                             f"valid: {list(self._PARAMS)}")
-        for name, value in params.items():
-            _check_setting(name, value)
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def _check_params(self) -> None:
-        for name, value in self.get_params().items():
-            _check_setting(name, value)
-
-    def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"Trainer({settings})"
+    def _check_params(self, params: dict[str, Any]) -> None:
+        """Raise a ValueError/TypeError naming the setting that ``params`` do not allow."""
+        arch = params["arch"]
+        if isinstance(arch, str):
+            if arch not in ARCHITECTURES:
+                raise ValueError(f"unknown architecture arch={arch!r}; "
+                                 f"known: {sorted(ARCHITECTURES)} or an nn.Module")
+        elif not isinstance(arch, nn.Module):
+            raise TypeError(f"arch must be an architecture name {sorted(ARCHITECTURES)} or a "
+                            f"torch.nn.Module, got {type(arch).__name__}")
+        checks.positive_int(params["epochs"], "epochs")
+        checks.positive_int(params["batch_size"], "batch_size")
+        checks.positive_number(params["lr"], "lr")
+        checks.non_negative_number(params["color_jitter"], "color_jitter")
+        checks.in_interval(params["val_fraction"], "val_fraction", 0, 1, "[)")
+        checks.non_negative_int(params["seed"], "seed")
+        checks.one_of(params["device"], "device", _DEVICES)
+        checks.boolean(params["augment"], "augment")
+        checks.boolean(params["progress"], "progress")
+        if params["arch_kwargs"] is not None and not isinstance(params["arch_kwargs"], dict):
+            raise TypeError(f"arch_kwargs must be a dict or None, "
+                            f"got {type(params['arch_kwargs']).__name__}")
 
     def _record(self) -> dict[str, Any]:
         """The settings as JSON-friendly values (a module becomes its class path)."""
         return {**self.get_params(), "arch": _arch_name(self.arch),
                 "arch_kwargs": dict(self.arch_kwargs or {})}
 
-    def fit(self, dataset: Data, val: Data | None = None) -> TrainedModel:
-        """Train on ``dataset`` and return the best-validation :class:`TrainedModel`.
+    def fit(self, dataset: Data, val: Data | None = None) -> Trainer:
+        """Train on ``dataset``; the best-validation :class:`TrainedModel` goes to
+        ``model_``. Returns the Trainer.
 
         Without ``val``, a stratified ``val_fraction`` of ``dataset`` is held
         out for validation; with ``val`` (same classes, same image size) all of
         ``dataset`` trains and ``val`` validates.
         """
-        self._check_params()
+        self._check_params(self.get_params())
         X, y, classes = _as_arrays(dataset, "dataset")
         if len(classes) < 2:
             raise ValueError(f"dataset has a single class {classes}: nothing to learn")
@@ -448,7 +410,33 @@ class Trainer:
         forked = [accelerator.device.index or 0] if accelerator.device.type == "cuda" else []
         with torch.random.fork_rng(devices=forked):
             torch.manual_seed(seeds.init)  # initial weights, then dropout
-            return self._train(accelerator, (X, y), (X_val, y_val), classes, seeds)
+            self.model_ = self._train(accelerator, (X, y), (X_val, y_val), classes, seeds)
+        return self
+
+    @property
+    def classes_(self) -> tuple[str, ...]:
+        """The fitted model's classes (:attr:`TrainedModel.classes_`)."""
+        return self._fitted("model_").classes_
+
+    def predict(self, data: Data | np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """:meth:`TrainedModel.predict` of ``model_``."""
+        return self._fitted("model_").predict(data, batch_size)
+
+    def predict_proba(self, data: Data | np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """:meth:`TrainedModel.predict_proba` of ``model_``."""
+        return self._fitted("model_").predict_proba(data, batch_size)
+
+    def score(self, dataset: Data, batch_size: int = 256) -> float:
+        """:meth:`TrainedModel.score` of ``model_``: accuracy on ``dataset``."""
+        return self._fitted("model_").score(dataset, batch_size)
+
+    def adapt(self, data: Data | np.ndarray, batch_size: int = 256) -> TrainedModel:
+        """:meth:`TrainedModel.adapt` of ``model_``: an adapted copy of the model."""
+        return self._fitted("model_").adapt(data, batch_size)
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """:meth:`TrainedModel.save` of ``model_``; :meth:`TrainedModel.load` reads it."""
+        return self._fitted("model_").save(folder, overwrite=overwrite)
 
     def _train(self, accelerator: accelerate.Accelerator, train: tuple[np.ndarray, np.ndarray],
                val: tuple[np.ndarray, np.ndarray], classes: tuple[str, ...],

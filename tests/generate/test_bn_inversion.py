@@ -15,7 +15,7 @@ from spinml.generate.bn_inversion import (
 )
 from spinml.generate.bn_statistics import bn_statistics_loss
 from spinml.image import from_unit_range, to_unit_range
-from spinml.train import TrainedModel
+from spinml.train import TrainedModel, Trainer
 
 
 class Tiny(nn.Module):
@@ -81,6 +81,18 @@ def test_generated_images_are_what_the_teacher_saw():
     x = torch.rand(5, 3, 4, 4) * 2 - 1
     back = to_unit_range(torch.from_numpy(from_unit_range(x)).permute(0, 3, 1, 2))
     assert torch.max(torch.abs(back - x)) <= 0.5 / 127.5 + 1e-6
+
+
+def test_a_fitted_trainer_is_a_teacher_like_its_model():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (24, 8, 8, 3), dtype=np.uint8)
+    trainer = Trainer("resnet20", epochs=1, batch_size=8, val_fraction=0.0, progress=False)
+    trainer.fit((X, np.arange(24) % 2, ("a", "b")))
+    settings = {"steps": 2, "batch_size": 4, "progress": False}
+    by_trainer = BNInversionGenerator(trainer, **settings).generate(4, seed=0)
+    by_model = BNInversionGenerator(trainer.model_, **settings).generate(4, seed=0)
+    assert by_trainer.classes == ("a", "b")
+    assert np.array_equal(by_trainer.to_arrays()[0], by_model.to_arrays()[0])
 
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])

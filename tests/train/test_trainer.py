@@ -1,4 +1,4 @@
-"""The Trainer and the TrainedModel it returns: learning, the protocol's
+"""The Trainer and the TrainedModel it fits: learning, the protocol's
 split and checkpoint, determinism, saving, and errors on bad input."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
+from spinml.estimator import NotFittedError
 from spinml.image import to_unit_range
 from spinml.train import TrainedModel, Trainer
 from spinml.train.trainer import (
@@ -33,7 +34,7 @@ def tiny(digits16: tuple) -> TrainedModel:
     """ResNet-20, 3 epochs on 400 16x16 digits (no augmentation: mirrored digits
     are other symbols)."""
     train, _ = digits16
-    return Trainer("resnet20", epochs=3, augment=False, **FAST).fit(_head(train, 400))
+    return Trainer("resnet20", epochs=3, augment=False, **FAST).fit(_head(train, 400)).model_
 
 
 def test_learns_digits(tiny: TrainedModel, digits16: tuple) -> None:
@@ -55,10 +56,33 @@ def test_fitted_model_records_the_run(tiny: TrainedModel) -> None:
 def test_keeps_the_best_validation_epoch(digits16: tuple) -> None:
     train, test = digits16
     val = _head(test, 100)
-    model = Trainer("resnet20", epochs=3, **FAST).fit(_head(train, 128), val=val)
+    model = Trainer("resnet20", epochs=3, **FAST).fit(_head(train, 128), val=val).model_
     best = max(h["val_accuracy"] for h in model.history_)
     assert model.history_[model.best_epoch_ - 1]["val_accuracy"] == best
     assert model.score(val) == pytest.approx(best)
+
+
+def test_fit_returns_the_trainer_with_the_model_in_model_(digits16: tuple, tmp_path) -> None:
+    train, (X, y, classes) = digits16
+    trainer = Trainer("resnet20", epochs=1, **FAST)
+    for method in ("predict", "predict_proba", "score", "adapt"):
+        with pytest.raises(NotFittedError, match="Trainer is not fitted yet"):
+            getattr(trainer, method)(X)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        trainer.save(tmp_path / "unfitted")
+    assert not hasattr(trainer, "model_") and not hasattr(trainer, "classes_")
+    assert trainer.fit(_head(train, 64)) is trainer
+    model = trainer.model_
+    assert isinstance(model, TrainedModel) and trainer.classes_ == model.classes_
+    assert [k for k in vars(trainer) if k not in trainer.get_params()] == ["model_"]
+    assert np.array_equal(trainer.predict(X), model.predict(X))
+    assert np.array_equal(trainer.predict_proba(X), model.predict_proba(X))
+    assert trainer.score((X, y, classes)) == model.score((X, y, classes))
+    assert np.array_equal(trainer.adapt(X).predict(X), model.adapt(X).predict(X))
+    loaded = TrainedModel.load(trainer.save(tmp_path / "model"))
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    trainer.set_params(seed=1).fit(_head(train, 64))
+    assert trainer.model_ is not model  # a new fit replaces the model, the old one stays
 
 
 def test_stratified_split() -> None:
@@ -132,7 +156,7 @@ def test_same_seed_same_weights(digits16: tuple, arch: str) -> None:
     first = Trainer(seed=3, **settings).fit(data)
     second = Trainer(seed=3, **settings).fit(data)
     other = Trainer(seed=4, **settings).fit(data)
-    a, b, c = (m.module_.state_dict() for m in (first, second, other))
+    a, b, c = (m.model_.module_.state_dict() for m in (first, second, other))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
     assert np.array_equal(first.predict_proba(test), second.predict_proba(test))
@@ -179,7 +203,7 @@ def test_fits_a_synthetic_set_and_a_validation_set(digits16: tuple) -> None:
                                              provenance={"scheme": "L0_L0"}) for i in range(64)])
     assert synthetic.classes == classes
     model = Trainer("resnet20", epochs=1, **FAST).fit(
-        synthetic, val=(X_test[:50], y_test[:50], classes))
+        synthetic, val=(X_test[:50], y_test[:50], classes)).model_
     assert model.classes_ == classes and model.history_[0]["val_accuracy"] is not None
 
 
@@ -188,7 +212,7 @@ def test_custom_module(digits16: tuple, tmp_path) -> None:
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
                         nn.Flatten(), nn.Linear(8, 10))
     before = [p.detach().clone() for p in net.parameters()]
-    model = Trainer(net, epochs=1, val_fraction=0.0, **FAST).fit(_head(train, 64))
+    model = Trainer(net, epochs=1, val_fraction=0.0, **FAST).fit(_head(train, 64)).model_
     # the Trainer trains a copy
     assert all(torch.equal(p, q) for p, q in zip(before, net.parameters(), strict=True))
     assert model.arch == "torch.nn.modules.container.Sequential" and model.best_epoch_ == 1

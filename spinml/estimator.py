@@ -1,0 +1,61 @@
+"""The estimator contract's shared half: settings by name, validated on every change.
+
+An estimator lists its constructor's settings in ``_PARAMS`` and checks them
+in ``_check_params(params)`` (raising an error that names the setting); its
+constructor stores them as attributes of the same names and calls
+``self._check_params(self.get_params())``. ``get_params`` / ``set_params``
+follow scikit-learn; ``set_params`` checks the changed settings together with
+the others before it changes anything. Learned state (set by ``fit``) ends in
+``_``; asking a method for it before ``fit`` raises :class:`NotFittedError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+__all__ = ["Estimator", "NotFittedError"]
+
+E = TypeVar("E", bound="Estimator")
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs learned state was called before ``fit``."""
+
+
+class Estimator:
+    """Base of the estimators: ``get_params``, ``set_params``, ``repr``, the fitted check."""
+
+    _PARAMS: tuple[str, ...] = ()
+
+    def _check_params(self, params: dict[str, Any]) -> None:
+        """Raise an error naming the setting when ``params`` (all settings) are not allowed."""
+        raise NotImplementedError
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's settings (scikit-learn's estimator protocol; ``deep``
+        is accepted for that protocol: no estimator here nests another)."""
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self: E, **params: Any) -> E:
+        """Change settings by name, after checking them with the others; returns self."""
+        name = type(self).__name__
+        unknown = set(params) - set(self._PARAMS)
+        if unknown:
+            raise ValueError(f"unknown {name} settings {sorted(unknown)}; "
+                             f"valid: {list(self._PARAMS)}")
+        self._check_params({**self.get_params(), **params})
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({settings})"
+
+    def _fitted(self, attribute: str) -> Any:
+        """The learned ``attribute`` (ending in ``_``), or :class:`NotFittedError`."""
+        try:
+            return self.__dict__[attribute]
+        except KeyError:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: "
+                                 f"call fit() first") from None
