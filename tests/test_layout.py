@@ -6,6 +6,7 @@
 - ``spinml.io``, ``spinml.image`` and ``spinml.version`` import nothing of the
   package but :mod:`spinml.version`.
 - The library never imports ``spinml.widgets``.
+- No function of the library is longer than 100 lines (decorators not counted).
 """
 
 from __future__ import annotations
@@ -89,3 +90,17 @@ def test_old_paths_warn_and_resolve_to_the_new_modules():
     with pytest.warns(DeprecationWarning, match="moved to"):
         from spinml.train import DPFedEmbTrainer
     assert DPFedEmbTrainer is spinml.DPFedEmbTrainer
+
+
+MAX_FUNCTION_LINES = 100
+
+
+def test_no_function_is_longer_than_100_lines():
+    long = []
+    for path in modules():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines})")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"

@@ -219,45 +219,67 @@ def federated(
     heldout_images = _count(heldout_images, "heldout_images")
     seed, size = check_seed(seed), check_size(size)
 
+    total = n_identities * images_per_identity + n_heldout * heldout_images
+    bar = _progress(total, progress, "mini-world federated")
+    users, pets, first = [], [], 0
+    for u, count in enumerate(_pets_per_user(n_users, n_identities, seed)):
+        images, names = _federated_user(u, range(first, first + count), images_per_identity,
+                                        seed, size, bar)
+        users.append(images)
+        pets.append(names)
+        first += count
+    heldout = _federated_heldout(n_heldout, heldout_images, seed, size, bar)
+    bar.close()
+    return Federation(tuple(users), tuple(pets), heldout)
+
+
+def _pets_per_user(n_users: int, n_identities: int, seed: int) -> np.ndarray:
+    """How many pets each user holds: one each, plus ``n_identities - n_users`` extra
+    pets given to distinct half-users (so no user gets more than three)."""
     counts = np.ones(n_users, dtype=np.int64)
     extra = _rng("federated", "assign", n_users, n_identities, seed).choice(
         2 * n_users, n_identities - n_users, replace=False
     )
     np.add.at(counts, extra // 2, 1)
+    return counts
 
-    total = n_identities * images_per_identity + n_heldout * heldout_images
-    bar = _progress(total, progress, "mini-world federated")
-    users, pets, j = [], [], 0
-    for u, count in enumerate(counts):
-        room = Room.sample(
-            _rng("federated", "room", u, seed),
-            rarity=PRIVATE_RARITY,
-            name=f"federated/user{u}/room",
+
+def _federated_user(
+    u: int, pet_indices: range, images_per_identity: int, seed: int, size: int, bar: tqdm
+) -> tuple[ReferenceSet, tuple[str, ...]]:
+    """User ``u``'s images (its pets ``pet_indices``, all in its one room) and pet names."""
+    room = Room.sample(
+        _rng("federated", "room", u, seed),
+        rarity=PRIVATE_RARITY,
+        name=f"federated/user{u}/room",
+    )
+    images: list[MiniWorldImage] = []
+    names = []
+    for j in pet_indices:
+        pet = Pet.sample(
+            _rng("federated", "pet", j, seed), rarity=PRIVATE_RARITY, name=f"federated/pet{j}"
         )
-        images: list[MiniWorldImage] = []
-        names = []
-        for _ in range(count):
-            pet = Pet.sample(
-                _rng("federated", "pet", j, seed), rarity=PRIVATE_RARITY, name=f"federated/pet{j}"
-            )
-            names.append(pet.name)
-            for i in range(images_per_identity):
-                activity = ACTIVITIES[i % len(ACTIVITIES)]
-                images.append(
-                    render(
-                        pet,
-                        room,
-                        activity,
-                        size=size,
-                        seed=_seed("federated", "image", j, i, seed),
-                        name=f"federated/user{u}/pet{j}/{i}",
-                    )
+        names.append(pet.name)
+        for i in range(images_per_identity):
+            activity = ACTIVITIES[i % len(ACTIVITIES)]
+            images.append(
+                render(
+                    pet,
+                    room,
+                    activity,
+                    size=size,
+                    seed=_seed("federated", "image", j, i, seed),
+                    name=f"federated/user{u}/pet{j}/{i}",
                 )
-                bar.update()
-            j += 1
-        users.append(ReferenceSet(images, classes=ACTIVITIES))
-        pets.append(tuple(names))
+            )
+            bar.update()
+    return ReferenceSet(images, classes=ACTIVITIES), tuple(names)
 
+
+def _federated_heldout(
+    n_heldout: int, heldout_images: int, seed: int, size: int, bar: tqdm
+) -> ReferenceSet:
+    """``n_heldout`` identities no user has, each image in a random held-out room."""
     rooms = [
         Room.sample(
             _rng("federated-heldout", "room", r, seed),
@@ -286,5 +308,4 @@ def federated(
                 )
             )
             bar.update()
-    bar.close()
-    return Federation(tuple(users), tuple(pets), ReferenceSet(heldout, classes=ACTIVITIES))
+    return ReferenceSet(heldout, classes=ACTIVITIES)
