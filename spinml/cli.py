@@ -1,4 +1,10 @@
-"""Command line: ``spinml demo``, ``spinml report``, ``spinml zoo build``."""
+"""Command line: ``spinml device-demo``, ``spinml report``, ``spinml zoo build``.
+
+``spinml device-demo`` is the device side alone (sanitise the bundled photos, write the
+upload, print the leakage; seconds). ``make demo`` is the main job: the privacy-utility
+report, ``spinml report notebooks/02_privacy_utility_report.ipynb``. ``spinml demo`` is
+the device demo's old name, kept with a warning until spinml 0.3.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,9 @@ __all__ = ["main"]
 def _demo(args: argparse.Namespace) -> int:
     from spinml.demo import device_demo
 
+    if args.command == "demo":
+        print("spinml: `spinml demo` is now `spinml device-demo` (`make demo` runs the main "
+              "report); the old name goes in spinml 0.3", file=sys.stderr)
     folder, table = device_demo(args.out, args.policy, progress=not args.quiet)
     print(f"upload folder (what leaves the device under '{args.policy}'): {folder}")
     print("\nnormalised MI leakage, MI(upload, segment) / H(image), mean over images:")
@@ -20,7 +29,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from spinml.report import ReportFailed, parse_parameters, run_report
+    from spinml.notebook_report import ReportFailed, parse_parameters, run_report
 
     if not Path(args.notebook).is_file():
         raise FileNotFoundError(f"notebook {args.notebook} does not exist")
@@ -49,7 +58,9 @@ def _zoo_build(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spinml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the demo on the bundled data")
+    demo = commands.add_parser(
+        "device-demo", aliases=["demo"],
+        help="the device side on the bundled photos: sanitise, save the upload, print the leakage")
     demo.add_argument("--out", default="reports/demo-upload", help="upload folder to write")
     demo.add_argument("--policy", default="target=L2,background=L1", help="sharing policy")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")

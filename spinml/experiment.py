@@ -277,17 +277,17 @@ class Experiment:
 
     def run(self, policy: SharingPolicy | str, *, alpha: float = 0.0,
             seed: int = 0) -> pd.DataFrame:
-        """All metrics of one run, tidy (see :meth:`~spinml.evaluate.Report.to_frame`)."""
+        """All metrics of one run, tidy (see :meth:`~spinml.evaluate.RunMetrics.to_frame`)."""
         policy = SharingPolicy.coerce(policy)
         alpha = _check_alpha(alpha)
         key = self._key("metrics", policy=str(policy), alpha=alpha, seed=seed)
 
         def make(tmp: Path) -> None:
-            report = self.evaluator().evaluate(
+            metrics = self.evaluator().evaluate(
                 model=self.model(policy, alpha, seed),
                 synthetic=self.training_set(policy, alpha, seed),
                 sanitized=self.upload(policy), scheme=policy.scheme, alpha=alpha, seed=seed)
-            report.to_frame().to_csv(tmp / "metrics.csv", index=False)
+            metrics.to_frame().to_csv(tmp / "metrics.csv", index=False)
 
         return self._cached("metrics", key, make,
                             lambda f: pd.read_csv(f / "metrics.csv", dtype={"seed": int}))

@@ -21,7 +21,8 @@ import spinml
 ROOT = Path(spinml.__file__).parent
 SERVER = ("generate", "train", "federated", "evaluate", "zoo")
 ALGORITHMS = ("spinml.sanitize", "spinml.generate", "spinml.train", "spinml.federated",
-              "spinml.evaluate", "spinml.zoo", "spinml.experiment", "spinml.report")
+              "spinml.evaluate", "spinml.zoo", "spinml.experiment", "spinml.report",
+              "spinml.notebook_report")
 DEPRECATED_ALIASES = {ROOT / "data" / "atomic.py", ROOT / "data" / "manifest.py"}
 
 
@@ -80,16 +81,20 @@ def test_old_paths_warn_and_resolve_to_the_new_modules():
     import importlib
     import sys
 
-    from spinml import io
+    from spinml import io, notebook_report
     from spinml.federated import accounting
 
-    for old, new in [("spinml.data.atomic", io), ("spinml.train.accounting", accounting)]:
+    for old, new in [("spinml.data.atomic", io), ("spinml.train.accounting", accounting),
+                     ("spinml.report", notebook_report)]:
         sys.modules.pop(old, None)
         with pytest.warns(DeprecationWarning, match="moved to"):
             assert importlib.import_module(old) is new
     with pytest.warns(DeprecationWarning, match="moved to"):
         from spinml.train import DPFedEmbTrainer
     assert DPFedEmbTrainer is spinml.DPFedEmbTrainer
+    with pytest.warns(DeprecationWarning, match="now RunMetrics"):
+        from spinml.evaluate import Report
+    assert Report is spinml.evaluate.RunMetrics
 
 
 MAX_FUNCTION_LINES = 100

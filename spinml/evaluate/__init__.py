@@ -1,9 +1,11 @@
 """Privacy and utility metrics, the leakage table, the Evaluator and its plots."""
 
+import warnings
+
 from spinml.evaluate.distances import features, nearest_distances
 from spinml.evaluate.edges import edge_f1
 from spinml.evaluate.encoder import ImageEncoder
-from spinml.evaluate.evaluator import COLUMNS, OBJECTS, PRIVACY_METRICS, Evaluator, Report
+from spinml.evaluate.evaluator import COLUMNS, OBJECTS, PRIVACY_METRICS, Evaluator, RunMetrics
 from spinml.evaluate.information import (
     entropy,
     letterbox,
@@ -23,7 +25,7 @@ __all__ = [
     "edge_f1",
     "ImageEncoder",
     "Evaluator",
-    "Report",
+    "RunMetrics",
     "COLUMNS",
     "OBJECTS",
     "PRIVACY_METRICS",
@@ -33,3 +35,11 @@ __all__ = [
     "memorisation_distance",
     "membership_auc",
 ]
+
+
+def __getattr__(name: str) -> type:
+    if name == "Report":
+        warnings.warn("spinml.evaluate.Report is now RunMetrics; the old name goes in spinml 0.3",
+                      DeprecationWarning, stacklevel=2)
+        return RunMetrics
+    raise AttributeError(f"module 'spinml.evaluate' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The Evaluator: utility and per-object privacy of one sharing scheme, as a tidy Report.
+"""The Evaluator: utility and per-object privacy of one sharing scheme, as tidy RunMetrics.
 
 Privacy is measured per object (the target and the background, separately) on
 *segments*: an object's pixels on black. Synthetic segments come from the
@@ -18,6 +18,7 @@ real test images (:func:`~spinml.evaluate.utility.utility_metrics`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from spinml.evaluate.similarity import mean_cosine
 from spinml.evaluate.utility import utility_metrics
 from spinml.image import segment_on_black
 
-__all__ = ["Evaluator", "Report", "OBJECTS", "PRIVACY_METRICS", "COLUMNS"]
+__all__ = ["Evaluator", "RunMetrics", "OBJECTS", "PRIVACY_METRICS", "COLUMNS"]
 
 OBJECTS = ("target", BACKGROUND)
 PRIVACY_METRICS = ("mi", "sim", "memorisation_encoder", "memorisation_pixel", "mia_auc")
@@ -45,7 +46,7 @@ COLUMNS = ["scheme", "target_level", "background_level", "alpha", "object", "met
 
 
 @dataclass
-class Report:
+class RunMetrics:
     """Metrics of one run: ``(object, metric) -> value`` plus the run's identity."""
 
     scheme: str
@@ -112,14 +113,14 @@ class Evaluator:
 
     def evaluate(self, *, model=None, synthetic: SyntheticSet | None = None,
                  sanitized: SanitizedSet | None = None, scheme: str | None = None,
-                 alpha: float = 0.0, seed: int = 0) -> Report:
+                 alpha: float = 0.0, seed: int = 0) -> RunMetrics:
         """Measure whatever is given: ``model`` -> utility; ``sanitized`` -> MI;
         ``synthetic`` -> SIM, memorisation and MIA. ``scheme`` defaults to the
         upload's (``{target}_{background}``)."""
         if sanitized is not None:
             sanitized = require_sanitized(sanitized, argument="sanitized")
             scheme = scheme or sanitized.scheme
-        report = Report(scheme or "real", alpha, seed)
+        metrics = RunMetrics(scheme or "real", alpha, seed)
         if model is not None:
             X, y = self.test.to_arrays()
             if tuple(model.classes_) != tuple(self.test.classes):
@@ -128,14 +129,14 @@ class Evaluator:
             if self.adapt:
                 model = model.adapt(self.references)
             for metric, value in utility_metrics(model.predict(X), y, self.test.classes).items():
-                report.values["model", metric] = value
+                metrics.values["model", metric] = value
         if sanitized is not None:
             mi = leakage_table(sanitized, self.references)
             for obj in OBJECTS:
-                report.values[obj, "mi"] = float(mi.loc[mi.object == obj, "value"].mean())
+                metrics.values[obj, "mi"] = float(mi.loc[mi.object == obj, "value"].mean())
         if synthetic is not None:
-            self._synthetic_privacy(synthetic, report)
-        return report
+            self._synthetic_privacy(synthetic, metrics)
+        return metrics
 
     def _real_features(self, obj: str, size: tuple[int, ...]) -> tuple[np.ndarray, ...]:
         """Pixel features of the members, encoder features of the members and of the
@@ -148,14 +149,22 @@ class Evaluator:
                                       features(others, encoder))
         return self._reals[obj, size]
 
-    def _synthetic_privacy(self, synthetic: SyntheticSet, report: Report) -> None:
+    def _synthetic_privacy(self, synthetic: SyntheticSet, metrics: RunMetrics) -> None:
         encoder = self._encoder()
         for obj in OBJECTS:
             synth = _synthetic_segments(synthetic, obj)
             members_pixels, m, o = self._real_features(obj, synth.shape[1:3])
             s = features(synth, encoder)
-            report.values[obj, "sim"] = mean_cosine(s, m)
-            report.values[obj, "memorisation_encoder"] = float(nearest_distances(s, m).mean())
-            report.values[obj, "memorisation_pixel"] = float(
+            metrics.values[obj, "sim"] = mean_cosine(s, m)
+            metrics.values[obj, "memorisation_encoder"] = float(nearest_distances(s, m).mean())
+            metrics.values[obj, "memorisation_pixel"] = float(
                 nearest_distances(features(synth), members_pixels).mean())
-            report.values[obj, "mia_auc"] = membership_auc_of_rows(m, o, s)
+            metrics.values[obj, "mia_auc"] = membership_auc_of_rows(m, o, s)
+
+
+def __getattr__(name: str) -> type:
+    if name == "Report":
+        warnings.warn("spinml.evaluate.Report is now RunMetrics; the old name goes in spinml 0.3",
+                      DeprecationWarning, stacklevel=2)
+        return RunMetrics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

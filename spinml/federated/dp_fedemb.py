@@ -1,4 +1,5 @@
-"""DP-FedEmb: user-level differentially private federated embedding training (seed 002).
+"""DP-FedEmb: user-level differentially private federated embedding training (DP-FedEmb,
+CVPR 2023: "Learning to Generate Image Embeddings with User-level Differential Privacy").
 
 A global backbone (:class:`~spinml.federated.embedding.EmbeddingNet`) is
 pre-trained on public data, then trained privately over a population of users::
@@ -53,6 +54,7 @@ hashed bucket) does not train: its delta is exactly zero.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -580,14 +582,14 @@ class DPFedEmbTrainer:
         backbone = self._backbone()
         shapes = {k: v.detach() for k, v in backbone.named_parameters()}
         theta = flatten(shapes).clone()
-        server = self.server(len(self.clients_))
+        aggregator = self.make_aggregator(len(self.clients_))
         optimiser = ServerMomentum(self.server_lr, self.server_momentum)
         self.history_ = []
         for t in tqdm(range(self.rounds), desc="DP-FedEmb rounds", disable=not self.progress,
                       leave=False):
             ids = sample_clients(self.aggregator, self.q, len(self.clients_), t, self.seed)
             total, norms = self.round_sum(unflatten(theta, shapes), ids, t)
-            theta = optimiser.step(theta, server.aggregate(total, t))
+            theta = optimiser.step(theta, aggregator.aggregate(total, t))
             seen = len(ids) > 0
             self.history_.append({"round": t, "clients": len(ids),
                                   "mean_norm": float(norms.mean()) if seen else 0.0,
@@ -597,12 +599,18 @@ class DPFedEmbTrainer:
         self.rounds_run_ = self.rounds
         return self
 
-    def server(self, n_clients: int) -> DPFedAvg | DPFTRL:
+    def make_aggregator(self, n_clients: int) -> DPFedAvg | DPFTRL:
         """The noisy aggregator for a population of ``n_clients`` virtual clients."""
         if self.aggregator == "fedavg":
             return DPFedAvg(self.clip, self.sigma, self.q * n_clients, self.seed)
         per_epoch = int(np.ceil(1 / self.q))
         return DPFTRL(self.clip, self.sigma, max(1, n_clients // per_epoch), per_epoch, self.seed)
+
+    def server(self, n_clients: int) -> DPFedAvg | DPFTRL:
+        """Deprecated name of :meth:`make_aggregator` (goes in spinml 0.3)."""
+        warnings.warn("DPFedEmbTrainer.server is now make_aggregator; the old name goes in "
+                      "spinml 0.3", DeprecationWarning, stacklevel=2)
+        return self.make_aggregator(n_clients)
 
     def round_sum(self, theta: dict[str, torch.Tensor], ids: Sequence[int],
                   round_: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -85,7 +85,7 @@ def make_server_app(trainer: DPFedEmbTrainer, n_clients: int) -> ServerApp:
                              f"(one per virtual client)")
         shapes = {k: v.detach() for k, v in backbone.named_parameters()}
         theta = flatten(shapes).clone()
-        server = trainer.server(n_clients)
+        aggregator = trainer.make_aggregator(n_clients)
         optimiser = ServerMomentum(trainer.server_lr, trainer.server_momentum)
         for t in range(trainer.rounds):
             state = ArrayRecord({k: v.clone() for k, v in unflatten(theta, shapes).items()})
@@ -99,7 +99,7 @@ def make_server_app(trainer: DPFedEmbTrainer, n_clients: int) -> ServerApp:
                 if reply.has_error():
                     raise RuntimeError(f"round {t}: a client failed: {reply.error}")
                 total += flatten(reply.content["delta"].to_torch_state_dict())
-            theta = optimiser.step(theta, server.aggregate(total, t))
+            theta = optimiser.step(theta, aggregator.aggregate(total, t))
         torch.nn.utils.vector_to_parameters(theta, backbone.parameters())
         trainer.rounds_run_ = trainer.rounds
 

@@ -1,4 +1,5 @@
-"""Synthetic images from a teacher's BatchNorm statistics (seed 001; ZeroQ, DeepInversion).
+"""Synthetic images from a teacher's BatchNorm statistics (ZeroQ, DeepInversion), as in
+"Synthetic Dataset Generation for Privacy-Preserving Machine Learning".
 
 A batch of images starts as Gaussian noise and is optimised with Adam for
 ``K`` steps so that the teacher, in eval mode, sees batch statistics that
@@ -15,8 +16,8 @@ are DeepInversion's optional priors (:class:`Priors`, all off by default)::
 
 The learning rate of step ``k = 0 .. K-1`` follows ``schedule``
 (:func:`learning_rates`): ``"cosine"`` (the default, DeepInversion's decay
-to zero over the ``K`` steps) or ``"constant"``. Seed 001's plain method is
-``schedule="constant"`` without priors.
+to zero over the ``K`` steps) or ``"constant"``. The synthetic-dataset paper's plain
+method is ``schedule="constant"`` without priors.
 
 Images live in the teacher's input space, ``x = p / 127.5 - 1`` for uint8
 pixels ``p`` (:func:`spinml.image.to_unit_range`, as the Trainer feeds its networks), are
@@ -60,7 +61,7 @@ def _real(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Priors:
-    """DeepInversion's priors, all off by default (seed 001's plain method).
+    """DeepInversion's priors, all off by default (the synthetic-dataset paper's plain method).
 
     tv
         Weight of the total variation ``R_TV(x) = sum_d ||x - shift_d(x)||_2``
@@ -211,7 +212,7 @@ class BNInversionGenerator:
     schedule
         ``"cosine"``: ``lr_k = lr * (1 + cos(pi k / K)) / 2`` at step
         ``k = 0 .. K-1`` (DeepInversion); ``"constant"``: ``lr_k = lr``
-        (seed 001). See :func:`learning_rates`. On 16 px digits at K = 2000
+        (the synthetic-dataset paper). See :func:`learning_rates`. On 16 px digits at K = 2000
         the cosine runs ended at R_BN 12 where the constant ones bounced at
         35-53, and trained better students; at K = 600 the constant rate's
         students were the better ones.

@@ -1,4 +1,5 @@
-"""The BatchNorm-statistics loss of a network on a batch of inputs (seed 001; DeepInversion).
+"""The BatchNorm-statistics loss of a network on a batch of inputs (ZeroQ, DeepInversion;
+"Synthetic Dataset Generation for Privacy-Preserving Machine Learning").
 
 For each BatchNorm layer ``l`` with running mean ``mu_l`` and running variance
 ``sigma2_l`` (vectors over its ``C_l`` channels), the layer's *input* ``a_l(x)``

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from spinml import DPFedEmbTrainer
-from spinml.federated.aggregators import clip_deltas
+from spinml.federated.aggregators import DPFTRL, DPFedAvg, clip_deltas
 from spinml.federated.dp_fedemb import (
     LocalSettings,
     client_deltas,
@@ -252,3 +252,14 @@ def test_crop_target_trainer_trains_and_evaluates_on_crops():
     assert 0 <= scores["recall_at_1"] <= 1
 
 
+
+
+def test_make_aggregator_gives_the_mechanism_and_server_is_its_old_name():
+    fedavg = DPFedEmbTrainer(q=0.25, clip=0.5, sigma=2.0, seed=1).make_aggregator(40)
+    assert isinstance(fedavg, DPFedAvg)
+    assert (fedavg.clip, fedavg.sigma, fedavg.expected_clients, fedavg.seed) == (0.5, 2.0, 10, 1)
+    ftrl = DPFedEmbTrainer(q=0.25, aggregator="ftrl").make_aggregator(40)
+    assert isinstance(ftrl, DPFTRL) and (ftrl.clients_per_round, ftrl.rounds_per_epoch) == (10, 4)
+    with pytest.warns(DeprecationWarning, match="make_aggregator"):
+        old = DPFedEmbTrainer(q=0.25, clip=0.5, sigma=2.0, seed=1).server(40)
+    assert vars(old) == vars(fedavg)

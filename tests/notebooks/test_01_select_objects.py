@@ -11,7 +11,7 @@ import pytest
 from spinml import SanitizedSet, Sanitizer
 from spinml.data import load_folder, miniworld
 from spinml.data.imageio import encode_png
-from spinml.report import run_report
+from spinml.notebook_report import run_report
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "01_select_objects.ipynb"
 

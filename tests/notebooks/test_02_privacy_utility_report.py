@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spinml.report import run_report
+from spinml.notebook_report import run_report
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "02_privacy_utility_report.ipynb"
 TOY = {"schemes": "target=L0,background=L0;target=L2,background=L1", "alphas": "0,1",

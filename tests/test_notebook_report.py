@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from spinml.cli import main
-from spinml.report import (
+from spinml.notebook_report import (
     ReportFailed,
     notebook_parameters,
     parse_parameters,
