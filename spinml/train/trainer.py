@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -438,6 +439,14 @@ class Trainer(Estimator):
         """:meth:`TrainedModel.save` of ``model_``; :meth:`TrainedModel.load` reads it."""
         return self._fitted("model_").save(folder, overwrite=overwrite)
 
+    def export(self, path: str | Path, format: str = "onnx", *,
+               calibration: Data | np.ndarray | None = None, overwrite: bool = False) -> Path:
+        """:meth:`TrainedModel.export` of ``model_``: the model in a device format."""
+        from spinml.train.export import trained_model
+
+        return trained_model(self).export(path, format, calibration=calibration,
+                                          overwrite=overwrite)
+
     def _train(self, accelerator: accelerate.Accelerator, train: tuple[np.ndarray, np.ndarray],
                val: tuple[np.ndarray, np.ndarray], classes: tuple[str, ...],
                seeds: _Seeds) -> TrainedModel:
@@ -627,6 +636,31 @@ class TrainedModel:
             save_file(state, str(tmp / _WEIGHTS), metadata={"format": _FORMAT})
             (tmp / _CONFIG).write_text(json.dumps(config, indent=1))
         return folder
+
+    def export(self, path: str | Path, format: str = "onnx", *,
+               calibration: Data | np.ndarray | None = None, overwrite: bool = False) -> Path:
+        """Write the model in a device format, atomically (:mod:`spinml.train.export`).
+
+        ``format="onnx"``: fp32 ONNX, uint8 NHWC images in, probabilities out,
+        checked against torch at export. ``format="onnx-int8"``: the same graph
+        quantised to int8, calibrated on ``calibration``'s images (the user's
+        unlabelled references, on the device).
+        """
+        from spinml.train.export import FORMATS, check_target, export_onnx, quantize_onnx
+
+        if format not in FORMATS:
+            raise ValueError(f"unknown export format {format!r}; known: {list(FORMATS)}")
+        if format == "onnx":
+            if calibration is not None:
+                raise ValueError("calibration= is for format='onnx-int8'; fp32 needs none")
+            return export_onnx(self, path, overwrite=overwrite)
+        if calibration is None:
+            raise ValueError("format='onnx-int8' needs calibration=, the user's unlabelled "
+                             "reference images")
+        check_target(path, overwrite)
+        with tempfile.TemporaryDirectory(prefix="spinml-export-") as tmp:
+            fp32 = export_onnx(self, Path(tmp) / "fp32.onnx")
+            return quantize_onnx(fp32, path, calibration, overwrite=overwrite)
 
     @classmethod
     def load(cls, folder: str | Path, module: nn.Module | None = None,
