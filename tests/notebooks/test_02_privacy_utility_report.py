@@ -42,3 +42,14 @@ def test_main_report_writes_finite_tables_figures_and_a_summary(report):
     assert "target MI" in summary and "nan" not in summary.lower()
     run = json.loads((report / "run.json").read_text())
     assert run["status"] == "ok" and run["parameters"]["n_per_class"] == 2
+
+
+@pytest.mark.slow
+def test_main_report_has_the_on_device_table(report):
+    device = pd.read_csv(report / "tables" / "on_device.csv")
+    assert list(device.precision) == ["fp32", "fp32", "int8"]
+    assert list(device.runtime) == ["torch eager", "onnxruntime", "onnxruntime"]
+    assert device.size_kB.iloc[2] < device.size_kB.iloc[1]
+    assert (device.latency_ms > 0).all() and device.accuracy.between(0, 1).all()
+    executed = nbformat.read(report / "02_privacy_utility_report.ipynb", as_version=4)
+    assert any("## On the device" in c.source for c in executed.cells)
