@@ -1,5 +1,5 @@
 """The model on the device: ONNX export equal to torch, int8 quantisation, errors,
-atomic writes, and the size / latency / accuracy table."""
+atomic writes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from torch import nn
 
 from spinml.estimator import NotFittedError
-from spinml.evaluate.device import DEVICE_COLUMNS, device_table
 from spinml.train import Trainer
 from spinml.train import export as export_module
 from spinml.train.export import OPSET, OnnxModel
@@ -128,14 +127,3 @@ def test_onnx_model_refuses_other_files(tmp_path: Path) -> None:
         OnnxModel(garbage)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         OnnxModel(tmp_path / "missing.onnx")
-
-
-def test_device_table(model, calibration, digits16: tuple, tmp_path: Path) -> None:
-    _, test = digits16
-    table = device_table(model, calibration, test, folder=tmp_path, runs=5)
-    assert tuple(table.columns) == DEVICE_COLUMNS
-    assert list(table.precision) == ["fp32", "fp32", "int8"]
-    assert (table.latency_ms > 0).all() and table.speedup.iloc[0] == 1.0
-    assert table.size_kB.iloc[2] < table.size_kB.iloc[1]
-    assert table.accuracy.iloc[1] == pytest.approx(model.score(test))
-    assert (tmp_path / "model_int8.onnx").is_file()
