@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from spinml.data.miniworld.colours import COLOURS
 from spinml.data.miniworld.identities import Pet
-from spinml.data.miniworld.poses import ACTIVITIES
+from spinml.data.miniworld.poses import ACTIVITIES, check_activity
 from spinml.data.miniworld.rooms import FURNITURE, Room
 from spinml.data.references import ReferenceImage
 
@@ -52,6 +52,7 @@ def _article(word: str) -> str:
 
 def caption(pet: Pet, room: Room, activity: str) -> str:
     """The caption of ``pet`` doing ``activity`` in ``room``, naming up to two furniture pieces."""
+    activity = check_activity(activity)
     pattern = PATTERN_WORDS[pet.pattern]
     text = (
         f"a photo of a {pattern} {pet.coat_name} creature {activity} "

@@ -20,3 +20,8 @@ def test_labels_and_captions(home):
     assert mw.caption(pet, room, "sitting") == mw.render(pet, room, "sitting", seed=0).caption
     with pytest.raises(ValueError, match="caption"):
         mw.captions([ReferenceImage(np.zeros((4, 4, 3), np.uint8), "x")])
+
+
+def test_caption_refuses_an_unknown_activity(home):
+    with pytest.raises(ValueError, match="activity must be one of"):
+        mw.caption(*home, "running")
