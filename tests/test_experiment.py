@@ -4,10 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spinml.data import miniworld
-from spinml.evaluate import COLUMNS, Evaluator
+from spinml.evaluate import COLUMNS
 from spinml.experiment import Experiment, Settings, all_schemes
-from spinml.train import Trainer
 
 TOY = Settings(n_ref=2, n_test=3, lora_steps=3, n_per_class=3, sample_steps=2, epochs=1,
                batch_size=8)
@@ -73,24 +71,6 @@ def test_bad_settings_and_alphas_are_refused():
     with pytest.raises(TypeError, match="adapt"):
         Settings(adapt="yes")
     assert len(all_schemes()) == 9
-
-
-def test_evaluator_refuses_a_test_set_of_other_classes():
-    refs, test = miniworld.user(1, n_ref=1, n_test=2, size=16)
-    model = Trainer(arch="resnet20", epochs=1, batch_size=8, progress=False).fit(refs)
-    other = test.subset([i for i, im in enumerate(test) if im.label != "eating"])
-    other.classes = tuple(c for c in test.classes if c != "eating")
-    with pytest.raises(ValueError, match="differ from the test set"):
-        Evaluator(refs, other).evaluate(model=model)
-
-
-def test_adapted_evaluation_is_the_model_adapted_to_the_references():
-    refs, test = miniworld.user(1, n_ref=2, n_test=3, size=16)
-    model = Trainer(arch="resnet20", epochs=1, batch_size=8, progress=False).fit(refs)
-    plain = Evaluator(refs, test).evaluate(model=model).values["model", "accuracy"]
-    adapted = Evaluator(refs, test, adapt=True).evaluate(model=model).values["model", "accuracy"]
-    assert plain == model.score(test)
-    assert adapted == model.adapt(refs).score(test)
 
 
 def test_every_setting_belongs_to_exactly_one_cache_stage():
