@@ -16,14 +16,18 @@ Two layouts are understood:
        <root>/images/<class>/<name>.<ext>
        <root>/masks/<class>/<name>/<object>.png                (one mask per object)
 
-Every image must have its masks; nothing is silently skipped.
+Every image must have its masks; nothing is silently skipped: a file that is
+not an image (by its suffix) is refused, hidden files (``.name``) aside. Images
+and masks are read as a viewer shows them (:mod:`spinml.data.imageio`: EXIF
+orientation applied, 16-bit scaled, masks from the alpha channel of a
+cut-out); a soft mask keeps its coverage levels (:class:`Segment`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from spinml.data.imageio import MAX_PIXELS, read_image, read_mask
+from spinml.data.imageio import MAX_PIXELS, read_image, read_mask_levels
 from spinml.data.references import ReferenceImage, ReferenceSet, Segment
 
 __all__ = ["load_folder", "IMAGE_SUFFIXES"]
@@ -32,7 +36,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    for path in files:
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(
+                f"{path} is not an image file: expected one of {', '.join(IMAGE_SUFFIXES)}")
+    return files
 
 
 def _class_dirs(folder: Path) -> list[Path]:
@@ -59,7 +68,7 @@ def _artifact(real: Path, max_pixels: int) -> ReferenceSet:
             image = read_image(path, max_pixels=max_pixels)
             mask_path = _by_stem(masks / class_dir.name, path.stem)
             try:
-                segment = Segment("target", read_mask(mask_path, max_pixels=max_pixels))
+                segment = Segment("target", read_mask_levels(mask_path, max_pixels=max_pixels))
                 images.append(ReferenceImage(image, class_dir.name, (segment,), str(path)))
             except ValueError as err:
                 raise ValueError(f"{err} (mask file {mask_path})") from None
@@ -80,7 +89,7 @@ def _plain(root: Path, max_pixels: int) -> ReferenceSet:
             segments = []
             try:
                 for mask_path in mask_files:
-                    mask = read_mask(mask_path, max_pixels=max_pixels)
+                    mask = read_mask_levels(mask_path, max_pixels=max_pixels)
                     segments.append(Segment(mask_path.stem, mask))
                 images.append(ReferenceImage(image, class_dir.name, tuple(segments), str(path)))
             except ValueError as err:

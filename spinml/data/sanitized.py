@@ -20,6 +20,7 @@ import numpy as np
 
 from spinml.data.imageio import encode_png, read_grey, read_image, read_mask, to_rgb
 from spinml.data.references import ReferenceSet
+from spinml.image import L0_SHAPES
 from spinml.io import atomic_dir, read_manifest, safe_path, write_manifest
 from spinml.policy import Level, SharingPolicy, check_label
 
@@ -110,6 +111,10 @@ class SanitizedImage:
 class SanitizedSet:
     """The upload: sanitised references, the task's classes and the policy used.
 
+    ``l0_shape`` records how ``L0`` objects were cut out of their neighbours
+    (``"hull"``: outlines hidden, ``"mask"``: the paper's plain masking; see
+    :class:`~spinml.Sanitizer`); uploads saved without it were plain masking.
+
     ``save(dir)`` writes the upload folder (a manifest plus PNGs) atomically;
     ``load(dir)`` reads one back, refusing paths that leave the folder.
     """
@@ -119,7 +124,12 @@ class SanitizedSet:
         images: list[SanitizedImage],
         classes: tuple[str, ...],
         policy: SharingPolicy,
+        *,
+        l0_shape: str = "mask",
     ) -> None:
+        if l0_shape not in L0_SHAPES:
+            raise ValueError(f"l0_shape: expected one of {L0_SHAPES}, got {l0_shape!r}")
+        self.l0_shape = l0_shape
         self.images = list(images)
         for im in self.images:
             if not isinstance(im, SanitizedImage):
@@ -178,7 +188,7 @@ class SanitizedSet:
                     {"id": im.id, "class": im.label, "size": list(im.size), "objects": objects}
                 )
             body = {"classes": list(self.classes), "policy": self.policy.to_dict(),
-                    "images": entries}
+                    "l0_shape": self.l0_shape, "images": entries}
             write_manifest(tmp, _FORMAT, _VERSION, body)
         return folder
 
@@ -207,7 +217,8 @@ class SanitizedSet:
                     ))
                 images.append(SanitizedImage(entry["id"], entry["class"], tuple(entry["size"]),
                                              tuple(objects)))
-            return cls(images, tuple(data["classes"]), policy)
+            return cls(images, tuple(data["classes"]), policy,
+                       l0_shape=data.get("l0_shape", "mask"))
         except (KeyError, TypeError) as err:
             raise ValueError(f"manifest {manifest} is missing or has a bad entry: {err}") from None
 

@@ -12,7 +12,7 @@ from spinml.evaluate.information import (
     mutual_information,
     normalized_mutual_information,
 )
-from spinml.evaluate.leakage import leakage_table
+from spinml.evaluate.leakage import leakage_table, shape_leak
 from spinml.evaluate.memorisation import membership_auc, memorisation_distance
 from spinml.evaluate.similarity import similarity
 
@@ -22,6 +22,7 @@ __all__ = [
     "normalized_mutual_information",
     "entropy",
     "leakage_table",
+    "shape_leak",
     "edge_f1",
     "ImageEncoder",
     "Evaluator",

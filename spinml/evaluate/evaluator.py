@@ -7,6 +7,9 @@ reference images (the members) and held-out real images (the non-members).
 
 - ``mi``: normalised MI of the upload (:func:`~spinml.evaluate.leakage_table`),
   averaged over reference images;
+- ``shape_leak``: for an ``L0`` target, the IoU of the best recovery of its mask
+  from the other objects' shares (:func:`~spinml.evaluate.shape_leak`),
+  averaged over reference images;
 - ``sim``: :func:`~spinml.evaluate.similarity` of synthetic to reference segments;
 - ``memorisation_encoder`` / ``memorisation_pixel``:
   :func:`~spinml.evaluate.memorisation_distance` in encoder and pixel space;
@@ -40,7 +43,8 @@ from spinml.image import segment_on_black
 __all__ = ["Evaluator", "RunMetrics", "OBJECTS", "PRIVACY_METRICS", "COLUMNS"]
 
 OBJECTS = ("target", BACKGROUND)
-PRIVACY_METRICS = ("mi", "sim", "memorisation_encoder", "memorisation_pixel", "mia_auc")
+PRIVACY_METRICS = ("mi", "shape_leak", "sim", "memorisation_encoder", "memorisation_pixel",
+                   "mia_auc")
 COLUMNS = ["scheme", "target_level", "background_level", "alpha", "object", "metric", "seed",
            "value"]
 
@@ -114,7 +118,8 @@ class Evaluator:
     def evaluate(self, *, model=None, synthetic: SyntheticSet | None = None,
                  sanitized: SanitizedSet | None = None, scheme: str | None = None,
                  alpha: float = 0.0, seed: int = 0) -> RunMetrics:
-        """Measure whatever is given: ``model`` -> utility; ``sanitized`` -> MI;
+        """Measure whatever is given: ``model`` -> utility; ``sanitized`` -> MI and,
+        for an ``L0`` target, shape leak;
         ``synthetic`` -> SIM, memorisation and MIA. ``scheme`` defaults to the
         upload's (``{target}_{background}``)."""
         if sanitized is not None:
@@ -131,9 +136,12 @@ class Evaluator:
             for metric, value in utility_metrics(model.predict(X), y, self.test.classes).items():
                 metrics.values["model", metric] = value
         if sanitized is not None:
-            mi = leakage_table(sanitized, self.references)
+            leakage = leakage_table(sanitized, self.references)
             for obj in OBJECTS:
-                metrics.values[obj, "mi"] = float(mi.loc[mi.object == obj, "value"].mean())
+                for metric in ("mi", "shape_leak"):
+                    rows = leakage[(leakage.object == obj) & (leakage.metric == metric)]
+                    if len(rows):
+                        metrics.values[obj, metric] = float(rows["value"].mean())
         if synthetic is not None:
             self._synthetic_privacy(synthetic, metrics)
         return metrics

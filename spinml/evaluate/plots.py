@@ -18,6 +18,7 @@ __all__ = ["summarise", "privacy_utility", "mixing_curve", "METRIC_NAMES"]
 
 METRIC_NAMES = {
     "mi": "normalised MI of the upload",
+    "shape_leak": "IoU of an L0 object's outline recovered from the upload",
     "sim": "SIM (encoder cosine, synthetic vs real)",
     "memorisation_encoder": "nearest-neighbour distance (encoder)",
     "memorisation_pixel": "nearest-neighbour distance (RMS pixels)",

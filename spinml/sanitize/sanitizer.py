@@ -8,7 +8,18 @@ what that level allows (see :mod:`spinml.data.sanitized`):
 
 Where object masks overlap, a pixel belongs to the object with the lowest
 level: an ``L2`` segment never carries pixels of an overlapping ``L0`` or ``L1``
-object, and an ``L1`` feature map is computed without ``L0`` pixels.
+object, and an ``L1`` feature map is computed without ``L0`` pixels. A soft
+mask's edge counts for both the object and its surroundings, so it goes to the
+stricter of them (:class:`~spinml.data.Segment`); several segments of one label
+from a segmenter (instances) are merged.
+
+By default (``l0_shape="hull"``) an ``L0`` object's outline does not leave the
+device either: its neighbours lose its dilated convex hull
+(:func:`~spinml.image.l0_cover`), which is filled from their own pixels by
+inpainting before their features or segments are made
+(:func:`~spinml.image.shared_canvases`). ``l0_shape="mask"`` is the paper's
+plain masking: neighbours are cut exactly along the ``L0`` object's mask, so
+an L1 edge map traces its outline and an L2 mask is its complement.
 """
 
 from __future__ import annotations
@@ -18,9 +29,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from spinml.data.references import BACKGROUND, ReferenceImage, ReferenceSet
+from spinml.data.references import BACKGROUND, ReferenceImage, ReferenceSet, merge_segments
 from spinml.data.sanitized import SanitizedImage, SanitizedSet, SharedObject
-from spinml.image import lowest_level_wins, segment_on_black
+from spinml.image import L0_SHAPES, lowest_level_wins, shared_canvases
 from spinml.policy import Level, SharingPolicy
 from spinml.sanitize.features import FeatureExtractor, get_feature_extractor
 from spinml.sanitize.segmenters import GivenMasks, Segmenter
@@ -46,6 +57,10 @@ class Sanitizer:
         references carry and the policy names (e.g. text prompts for a
         detector). An object found is removed from the background and shared
         at its policy level, the default (L0) when the policy does not name it.
+    l0_shape:
+        ``"hull"`` (default): neighbours never show an ``L0`` object's outline
+        (see the module); ``"mask"``: the paper's plain masking. Recorded in
+        the upload (``SanitizedSet.l0_shape``).
     """
 
     def __init__(
@@ -53,10 +68,14 @@ class Sanitizer:
         segmenter: Segmenter | GivenMasks | None = None,
         features: str | FeatureExtractor | Mapping[str, str | FeatureExtractor] = "canny",
         objects: Sequence[str] = (),
+        l0_shape: str = "hull",
     ) -> None:
+        if l0_shape not in L0_SHAPES:
+            raise ValueError(f"l0_shape: expected one of {L0_SHAPES}, got {l0_shape!r}")
         self.segmenter = segmenter
         self.features = features
         self.objects = objects
+        self.l0_shape = l0_shape
 
     def _extractor(self, label: str) -> FeatureExtractor:
         spec = self.features
@@ -70,8 +89,10 @@ class Sanitizer:
         """Object label -> the pixels it owns in ``reference``, background included.
 
         A pixel claimed by several objects stays only with those of the lowest
-        level among them. The background is the image minus every other object
-        unless the references carry a background mask of their own.
+        level among them (:func:`~spinml.image.lowest_level_wins`, with this
+        sanitizer's ``l0_shape``). The background is the image minus every
+        other object's core unless the references carry a background mask of
+        their own.
         """
         segmenter = self.segmenter or GivenMasks()
         labels = list(dict.fromkeys([*reference.objects, *policy, *self.objects]))
@@ -79,34 +100,46 @@ class Sanitizer:
             segments = segmenter.segment_reference(reference, labels)
         else:
             segments = segmenter.segment(reference.image, labels)
-        masks = {s.label: s.mask for s in segments if s.label != BACKGROUND}
-        for label, mask in masks.items():
-            if mask.shape != reference.size:
+        try:
+            segments = [s for s in merge_segments(segments) if s.label != BACKGROUND]
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"image {reference.name}: the segmenter's output: {err}") from None
+        for seg in segments:
+            if seg.mask.shape != reference.size:
                 raise ValueError(
-                    f"image {reference.name}: the segmenter's mask of {label!r} is "
-                    f"{mask.shape}, the image is {reference.size}"
+                    f"image {reference.name}: the segmenter's mask of {seg.label!r} is "
+                    f"{seg.mask.shape}, the image is {reference.size}"
                 )
-        background = reference.mask(BACKGROUND) if BACKGROUND in reference.objects else None
+        if BACKGROUND in reference.objects:
+            background = reference.mask(BACKGROUND)
+        else:
+            background = ~np.logical_or.reduce([s.core for s in segments]
+                                               + [np.zeros(reference.size, bool)])
+        masks = {s.label: s.mask for s in segments}
         return lowest_level_wins(masks, {label: policy[label] for label in [*masks, BACKGROUND]},
-                                 background=background, size=reference.size)
+                                 background=background, size=reference.size,
+                                 l0_shape=self.l0_shape)
 
     def sanitize_image(
         self, reference: ReferenceImage, policy: SharingPolicy, image_id: str
     ) -> SanitizedImage:
         """Sanitise one reference image; ``image_id`` replaces its (private) name."""
+        owned = self.object_masks(reference, policy)
+        levels = {label: policy[label] for label in owned}
+        shares = shared_canvases(reference.image, owned, levels, l0_shape=self.l0_shape)
         objects = []
-        for label, mask in self.object_masks(reference, policy).items():
+        for label in owned:
             level = policy[label]
             if level == Level.L0:
                 objects.append(SharedObject(label, level))
                 continue
-            segment = segment_on_black(reference.image, mask)
+            region, canvas = shares[label]
             if level == Level.L1:
                 extractor = self._extractor(label)
-                objects.append(SharedObject(label, level, feature=extractor(segment),
+                objects.append(SharedObject(label, level, feature=extractor(canvas),
                                             feature_kind=extractor.kind))
             else:
-                objects.append(SharedObject(label, level, segment=segment, mask=mask))
+                objects.append(SharedObject(label, level, segment=canvas, mask=region))
         return SanitizedImage(image_id, reference.label, reference.size, tuple(objects))
 
     def sanitize(
@@ -137,8 +170,8 @@ class Sanitizer:
                 f"policy names objects {unknown} that no reference image has; "
                 f"objects found: {sorted(found)}"
             )
-        return SanitizedSet(images, references.classes, policy)
+        return SanitizedSet(images, references.classes, policy, l0_shape=self.l0_shape)
 
     def __repr__(self) -> str:
         return (f"Sanitizer(segmenter={self.segmenter!r}, features={self.features!r}, "
-                f"objects={list(self.objects)!r})")
+                f"objects={list(self.objects)!r}, l0_shape={self.l0_shape!r})")

@@ -1,22 +1,28 @@
-"""Property tests of the device boundary: nothing of an L0 or L1 object leaves as pixels.
+"""Property tests of the device boundary: nothing of an L0 or L1 object leaves as pixels,
+and a share depends on nothing but its own object's pixels.
 
 Every pixel of a test image has its own RGB triple, never black, so any
 pixel value found in the upload (in memory or on disk) identifies exactly
-which object it came from.
+which object it came from. With ``l0_shape="hull"`` an L2 share also holds
+inpainted pixels where an L0 object's cover was: those are blends, checked
+by the dependence test instead of by their values.
 """
 
 import json
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
 from spinml import Level, ReferenceSet, SanitizedSet, Sanitizer, SharingPolicy
 from spinml.data import ReferenceImage, Segment
+from spinml.image import l0_cover
 from spinml.sanitize import Canny, segment_on_black
 
 LABELS = ("target", "bowl", "ball")
+SHAPES = pytest.mark.parametrize("l0_shape", ["hull", "mask"])
 
 
 @st.composite
@@ -51,19 +57,23 @@ def _pixel_codes(array):
     return set()
 
 
-def _owned(ref, policy):
+def _owned(ref, policy, l0_shape):
     """The test's own statement of pixel ownership: an object's mask minus the
-    masks of objects with a lower level; the background is what no object covers."""
+    masks of objects with a lower level; the background is what no object covers.
+    With ``"hull"``, an L0 object (not the background) claims its cover."""
     masks = {s.label: s.mask for s in ref.segments}
     masks["background"] = ~np.logical_or.reduce(list(masks.values()))
+    if l0_shape == "hull":
+        masks = {label: l0_cover(m) if policy[label] == Level.L0 and label != "background" else m
+                 for label, m in masks.items()}
     return {label: mask & ~np.logical_or.reduce(
         [m for other, m in masks.items() if policy[other] < policy[label]] + [mask & False])
         for label, mask in masks.items()}
 
 
-def _private_codes(ref, policy):
+def _private_codes(ref, policy, l0_shape):
     """Pixel codes of every pixel owned by an object below L2."""
-    owned = _owned(ref, policy)
+    owned = _owned(ref, policy, l0_shape)
     codes = set()
     for label, mask in owned.items():
         if policy[label] < Level.L2:
@@ -71,40 +81,82 @@ def _private_codes(ref, policy):
     return owned, codes
 
 
-def _check_upload(upload, ref, policy):
-    owned, private = _private_codes(ref, policy)
+def _real(segment, mask, ref, policy, l0_shape):
+    """The pixels of an L2 share that are not inpainted (outside every L0 cover)."""
+    owned = _owned(ref, policy, l0_shape)
+    covers = [owned[o] for o in owned if policy[o] == Level.L0 and o != "background"]
+    if l0_shape == "mask" or not covers:
+        return segment
+    return segment_on_black(segment, mask & ~np.logical_or.reduce(covers))
+
+
+def _check_upload(upload, ref, policy, l0_shape):
+    owned, private = _private_codes(ref, policy, l0_shape)
     shared = upload[0]
+    assert upload.l0_shape == l0_shape
     uploaded = set()
     for obj in shared.objects:
-        for part in (obj.feature, obj.segment, obj.mask):
-            if part is not None:
-                uploaded |= _pixel_codes(part)
+        if obj.level == Level.L2:
+            real = _real(obj.segment, obj.mask, ref, policy, l0_shape)
+            assert np.array_equal(real, segment_on_black(ref.image, owned[obj.label]))
+            uploaded |= _pixel_codes(real)
         if obj.level == Level.L1:
             assert obj.segment is None and obj.mask is None
-            expected = Canny()(segment_on_black(ref.image, owned[obj.label]))
-            assert np.array_equal(obj.feature, expected)
+            if l0_shape == "mask":
+                expected = Canny()(segment_on_black(ref.image, owned[obj.label]))
+                assert np.array_equal(obj.feature, expected)
         if obj.level == Level.L0:
             assert obj.feature is None and obj.segment is None and obj.mask is None
     assert not uploaded & private
 
 
-@given(worlds())
-def test_no_pixel_of_an_l0_or_l1_object_is_in_the_upload(world):
-    ref, policy = world
-    upload = Sanitizer().sanitize(ReferenceSet([ref]), policy, progress=False)
-    _check_upload(upload, ref, policy)
-
-
+@SHAPES
 @given(world=worlds())
-def test_no_pixel_of_an_l0_or_l1_object_is_in_the_saved_folder(world, tmp_path_factory):
+def test_no_pixel_of_an_l0_or_l1_object_is_in_the_upload(world, l0_shape):
     ref, policy = world
-    folder = Sanitizer().sanitize(ReferenceSet([ref]), policy, progress=False).save(
+    upload = Sanitizer(l0_shape=l0_shape).sanitize(ReferenceSet([ref]), policy, progress=False)
+    _check_upload(upload, ref, policy, l0_shape)
+
+
+@SHAPES
+@given(world=worlds(), seed=st.integers(0, 2**32 - 1))
+def test_a_share_depends_on_its_own_pixels_only(world, seed, l0_shape):
+    """Replacing every pixel an object does not own changes nothing of its share:
+    no pixel (and, with "hull", no inpainted blend) of another object is in it."""
+    ref, policy = world
+    sanitizer = Sanitizer(l0_shape=l0_shape)
+    upload = sanitizer.sanitize(ReferenceSet([ref]), policy, progress=False)[0]
+    owned = _owned(ref, policy, l0_shape)
+    rng = np.random.default_rng(seed)
+    for obj in upload.objects:
+        if obj.level == Level.L0:
+            continue
+        noise = rng.integers(1, 256, ref.image.shape, dtype=np.uint8)
+        image = np.where(owned[obj.label][..., None], ref.image, noise)
+        other = ReferenceImage(image, ref.label, ref.segments, ref.name)
+        again = sanitizer.sanitize(ReferenceSet([other]), policy, progress=False)[0]
+        again = again.object(obj.label)
+        for part in ("feature", "segment", "mask"):
+            assert np.array_equal(getattr(obj, part), getattr(again, part)), part
+
+
+@SHAPES
+@given(world=worlds())
+def test_no_pixel_of_an_l0_or_l1_object_is_in_the_saved_folder(world, l0_shape,
+                                                                tmp_path_factory):
+    ref, policy = world
+    folder = Sanitizer(l0_shape=l0_shape).sanitize(ReferenceSet([ref]), policy,
+                                                   progress=False).save(
         tmp_path_factory.mktemp("upload") / "u")
-    _check_upload(SanitizedSet.load(folder), ref, policy)
-    _, private = _private_codes(ref, policy)
+    _check_upload(SanitizedSet.load(folder), ref, policy, l0_shape)
+    _, private = _private_codes(ref, policy, l0_shape)
     on_disk = set()
     for path in folder.rglob("*"):
-        if path.suffix == ".png":
+        if path.name.endswith("_segment.png"):
+            segment = np.asarray(Image.open(path).convert("RGB"))
+            mask = np.asarray(Image.open(str(path).replace("_segment", "_mask"))) > 0
+            on_disk |= _pixel_codes(_real(segment, mask, ref, policy, l0_shape))
+        elif path.suffix == ".png":
             on_disk |= _pixel_codes(np.asarray(Image.open(path).convert("RGB")))
         elif path.is_file():
             text = path.read_text()
