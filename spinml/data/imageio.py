@@ -58,8 +58,8 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
         raise
     except UnidentifiedImageError:
         raise ValueError(
-            f"image {path} is corrupt, truncated or not one of the formats read here "
-            f"({', '.join(FORMATS)})"
+            f"image {path} is corrupt or truncated, or not one of the formats read here: "
+            f"{', '.join(FORMATS)}"
         ) from None
     except (OSError, SyntaxError, ValueError, KeyError, TypeError) as err:
         raise ValueError(f"image {path} is corrupt or truncated: {err}") from None

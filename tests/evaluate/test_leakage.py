@@ -14,8 +14,11 @@ def _mean(refs, level):
     upload = Sanitizer().sanitize(refs, SharingPolicy(default=level), progress=False)
     table = leakage_table(upload, refs, size=128)
     assert list(table.columns) == ["image", "class", "object", "level", "metric", "value"]
-    assert (table.level == level.name).all() and (table.metric == "mi").all()
-    return table.groupby("object").value.mean()
+    assert (table.level == level.name).all()
+    shape = table[table.metric == "shape_leak"]
+    assert (level == Level.L0) == (len(shape) > 0) and "background" not in set(shape.object)
+    mi = table[table.metric == "mi"]
+    return mi.groupby("object").value.mean()
 
 
 def test_leakage_is_ordered_by_level_per_object(refs):

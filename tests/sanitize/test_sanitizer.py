@@ -8,7 +8,9 @@ from spinml.sanitize import segment_on_black
 
 
 def test_each_level_shares_what_it_allows(refs):
-    upload = Sanitizer().sanitize(refs, "target=L2,background=L1", progress=False)
+    """The paper's plain masking; the default hides L0 outlines (tests/sanitize/test_shape.py)."""
+    upload = Sanitizer(l0_shape="mask").sanitize(refs, "target=L2,background=L1",
+                                                 progress=False)
     assert upload.scheme == "L2_L1" and [im.id for im in upload] == ["0000", "0001", "0002", "0003"]
     for shared, ref in zip(upload, refs, strict=True):
         target, background = shared.object("target"), shared.object("background")
@@ -32,8 +34,8 @@ def test_overlapping_pixels_go_to_the_strictest_object():
     bowl = np.zeros((8, 8), bool)
     bowl[4:8, 4:8] = True
     ref = ReferenceImage(image, "eating", (Segment("target", target), Segment("bowl", bowl)))
-    upload = Sanitizer().sanitize(ReferenceSet([ref]), "target=L2,bowl=L0,background=L2",
-                                  progress=False)
+    upload = Sanitizer(l0_shape="mask").sanitize(
+        ReferenceSet([ref]), "target=L2,bowl=L0,background=L2", progress=False)
     shared = upload[0].object("target")
     assert not (shared.mask & bowl).any() and shared.mask.sum() == 25 - 4
     background = upload[0].object("background")

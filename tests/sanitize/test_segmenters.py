@@ -25,7 +25,7 @@ def test_superpixel_segmenter_merges_clicked_superpixels(refs):
         seg.select(image, "background", [0])
 
     ref = ReferenceImage(image, "cat", (), "plain")
-    sanitizer = Sanitizer(segmenter=seg, objects=["bowl"])
+    sanitizer = Sanitizer(segmenter=seg, objects=["bowl"], l0_shape="mask")
     upload = sanitizer.sanitize(ReferenceSet([ref]), "target=L2", progress=False)
     assert np.array_equal(upload[0].object("target").mask, sp == 0)
     assert upload[0].object("bowl").level == Level.L0
