@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spinml.data import ImageTooLargeError, read_image, read_mask
+from spinml.data import ImageTooLargeError, read_image, read_mask, read_mask_levels
+from spinml.data.imageio import read_grey
 
 
 def _png(path, array):
@@ -43,3 +44,51 @@ def test_refuses_images_too_large_to_decode_safely(tmp_path):
     Image.new("1", (9000, 9000)).save(huge)
     with pytest.raises(ImageTooLargeError, match="huge.png"):
         read_mask(huge)
+
+
+def test_exif_orientation_is_applied_to_images_and_masks(tmp_path):
+    shown = np.zeros((6, 10, 3), np.uint8)
+    shown[0, 0] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = Image.fromarray(shown).transpose(Image.Transpose.ROTATE_90)
+    stored.save(tmp_path / "a.png", exif=exif)
+    assert np.array_equal(read_image(tmp_path / "a.png"), shown)
+    Image.fromarray(shown[:, :, 0]).transpose(Image.Transpose.ROTATE_90).save(
+        tmp_path / "m.png", exif=exif)
+    assert np.array_equal(read_mask(tmp_path / "m.png"), shown[:, :, 0] > 0)
+
+
+def test_masks_with_alpha_are_read_from_it(tmp_path):
+    alpha = np.zeros((4, 5), np.uint8)
+    alpha[1:3, 1:4] = 255
+    cut_out = np.dstack([np.full((4, 5, 3), 255, np.uint8), alpha])
+    _png(tmp_path / "rgba.png", cut_out)
+    _png(tmp_path / "la.png", np.dstack([np.zeros((4, 5), np.uint8), alpha]))
+    for name in ("rgba.png", "la.png"):
+        assert np.array_equal(read_mask(tmp_path / name), alpha > 0)
+    opaque = cut_out.copy()
+    opaque[:, :, 3] = 255
+    opaque[:, :, :3] = alpha[..., None]
+    assert np.array_equal(read_mask(_png(tmp_path / "opaque.png", opaque)), alpha > 0)
+    soft = alpha.copy()
+    soft[0, 0] = 100
+    _png(tmp_path / "soft.png", soft)
+    assert np.array_equal(read_mask_levels(tmp_path / "soft.png"), soft)
+
+
+def test_sixteen_bit_grey_is_scaled(tmp_path):
+    grey = np.array([[0, 128, 129, 257], [30000, 65278, 65535, 1000]], np.uint16)
+    path = _png(tmp_path / "g16.png", grey)
+    expected = np.array([[0, 0, 1, 1], [117, 254, 255, 4]], np.uint8)
+    assert np.array_equal(read_grey(path), expected)
+    assert np.array_equal(read_image(path)[:, :, 1], expected)
+
+
+def test_other_formats_are_refused(tmp_path):
+    Image.new("RGB", (4, 4)).save(tmp_path / "a.png", format="GIF")
+    with pytest.raises(ValueError, match="a.png.*not one of the formats read here: PNG"):
+        read_image(tmp_path / "a.png")
+    Image.fromarray(np.zeros((4, 4), np.float32)).save(tmp_path / "f.tif")
+    with pytest.raises(ValueError, match="f.tif: floating-point"):
+        read_image(tmp_path / "f.tif")
