@@ -73,6 +73,13 @@ def _enclosed(edges: np.ndarray) -> tuple[np.ndarray, int]:
     return expand_labels(labels, distance=2), n - 1
 
 
+def _holes(mask: np.ndarray, truth: np.ndarray) -> float:
+    """Best IoU of the complement of an L2 mask, whole or one 8-connected part of it."""
+    outside = (~mask).astype(np.uint8)
+    n, parts = cv2.connectedComponents(outside, connectivity=8)
+    return max(_iou(outside.astype(np.int64), 1, truth), _iou(parts, n - 1, truth))
+
+
 def shape_leak(truth: np.ndarray, shared: Iterable[SharedObject]) -> float:
     """How well an ``L0`` object's mask ``truth`` can be recovered from the other
     objects' shares of its image: the IoU of the best recovery,
@@ -81,8 +88,9 @@ def shape_leak(truth: np.ndarray, shared: Iterable[SharedObject]) -> float:
 
     over the candidate recoveries ``R`` of the mask ``T``:
 
-    - L2 masks: the complement ``~M_o`` of every ``L2`` object's mask, and the
-      complement of their union ``~OR_o M_o``;
+    - L2 masks: the complement ``~M_o`` of every ``L2`` object's mask and the
+      complement of their union ``~OR_o M_o``, each whole and each of its
+      8-connected parts (the pet's hole apart from the props' holes);
     - L1 edges: every region closed by an ``L1`` object's feature map (the
       4-connected components of the pixels farther than 1 px from an edge,
       each grown over the 2 px next to it: the fill of closed edge contours).
@@ -98,11 +106,11 @@ def shape_leak(truth: np.ndarray, shared: Iterable[SharedObject]) -> float:
     for obj in shared:
         if obj.level == Level.L2:
             masks.append(obj.mask)
-            best = max(best, _iou((~obj.mask).astype(np.int64), 1, truth))
+            best = max(best, _holes(obj.mask, truth))
         elif obj.level == Level.L1:
             best = max(best, _iou(*_enclosed(obj.feature), truth))
     if len(masks) > 1:
-        best = max(best, _iou((~np.logical_or.reduce(masks)).astype(np.int64), 1, truth))
+        best = max(best, _holes(np.logical_or.reduce(masks), truth))
     return best
 
 
