@@ -89,17 +89,18 @@ def lowest_level_wins(
     *,
     background: np.ndarray | None = None,
     size: tuple[int, int],
-    l0_shape: str = "hull",
+    l0_shape: str = "mask",
 ) -> dict[str, np.ndarray]:
     """Object label -> the pixels it owns, ``"background"`` included (``levels``
     names every object of ``masks`` and the background).
 
     The background is ``background`` when given, else the image of ``size``
-    minus every object of ``masks``. With ``l0_shape="hull"`` the mask of every
-    ``L0`` object but the background is first replaced by its :func:`l0_cover`,
-    so no object above ``L0`` keeps a pixel of the cover and none of their
-    borders follows the ``L0`` object's outline; ``"mask"`` is the paper's
-    plain masking. Then a pixel claimed by several objects stays only with
+    minus every object of ``masks``. With ``l0_shape="hull"`` (the
+    :class:`~spinml.Sanitizer`'s default) the mask of every ``L0`` object but
+    the background is first replaced by its :func:`l0_cover`, so no object
+    above ``L0`` keeps a pixel of the cover and none of their borders follows
+    the ``L0`` object's outline; ``"mask"`` (this function's default) is the
+    paper's plain masking. Then a pixel claimed by several objects stays only with
     those of the lowest level among them:
     ``owned[o] = mask[o] & ~OR{mask[p] : level[p] < level[o]}``.
     """
@@ -121,7 +122,7 @@ def shared_canvases(
     owned: Mapping[str, np.ndarray],
     levels: Mapping[str, int],
     *,
-    l0_shape: str = "hull",
+    l0_shape: str = "mask",
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Object label -> ``(region, canvas)`` for every object above ``L0``: its L1
     features are computed from ``canvas`` and its L2 share is ``canvas`` with

@@ -10,7 +10,7 @@ import pytest
 
 from spinml import Level, ReferenceSet, SanitizedSet, Sanitizer
 from spinml.data import ReferenceImage, Segment
-from spinml.image import l0_cover
+from spinml.image import l0_cover, lowest_level_wins
 
 ROOM = (150, 120, 90)
 
@@ -103,3 +103,18 @@ def test_an_l0_prop_is_cut_out_of_every_neighbour_and_the_choice_is_recorded(tmp
     assert plain[0].object("bowl").level == Level.L0
     with pytest.raises(ValueError, match="l0_shape.*'box'"):
         Sanitizer(l0_shape="box")
+
+
+def test_lowest_level_wins_gives_an_l0_objects_cover_to_it_alone():
+    pet, bowl = np.zeros((32, 32), bool), np.zeros((32, 32), bool)
+    pet[10:20, 10:12] = pet[10:12, 10:20] = True
+    bowl[12:20, 12:20] = True
+    levels = {"target": 0, "bowl": 2, "background": 1}
+    plain = lowest_level_wins({"target": pet, "bowl": bowl}, levels, size=(32, 32))
+    assert np.array_equal(plain["bowl"], bowl) and np.array_equal(plain["target"], pet)
+    hull = lowest_level_wins({"target": pet, "bowl": bowl}, levels, size=(32, 32),
+                             l0_shape="hull")
+    cover = l0_cover(pet)
+    assert np.array_equal(hull["target"], cover)
+    assert np.array_equal(hull["bowl"], bowl & ~cover)
+    assert np.array_equal(hull["background"], ~(cover | bowl))
