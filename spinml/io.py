@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -34,6 +35,8 @@ __all__ = [
     "write_manifest",
     "read_manifest",
     "safe_path",
+    "safe_name",
+    "MAX_MANIFEST_BYTES",
     "library_versions",
 ]
 
@@ -46,18 +49,46 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _written_by_spinml(folder: Path, kind: str, manifest: str) -> bool:
+    """Whether ``folder`` is a real folder whose ``manifest`` (a regular file, not a link)
+    says ``"format": kind``."""
+    path = folder / manifest
+    if folder.is_symlink() or not folder.is_dir() or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            data = json.loads(fh.read(MAX_MANIFEST_BYTES + 1))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == kind
+
+
 @contextlib.contextmanager
-def atomic_dir(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_dir(
+    target: str | Path, *, overwrite: bool = False, kind: str | None = None,
+    manifest: str = "manifest.json",
+) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``target`` when the block succeeds.
 
     On an exception the temporary folder is removed and ``target`` is untouched.
-    With ``overwrite=True`` an existing ``target`` is replaced; otherwise it is
-    an error.
+    An existing ``target`` is an error, unless ``overwrite=True`` and it is a
+    folder spinml wrote in the same format: its ``manifest`` file says
+    ``"format": kind``. A file, a symbolic link, a foreign folder or a folder
+    of another format is never replaced.
     """
     target = Path(target)
     parent = target.parent
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"output folder {target} already exists (pass overwrite=True)")
+    if overwrite and not kind:
+        raise TypeError("atomic_dir: overwrite=True needs kind=, the format of the folder "
+                        "it may replace")
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            raise FileExistsError(f"output folder {target} already exists (pass overwrite=True)")
+        if not _written_by_spinml(target, kind, manifest):
+            raise FileExistsError(
+                f"{target} exists and is not a {kind} folder written by spinml (no {manifest} "
+                f"saying so): overwrite=True replaces only such folders; choose another "
+                f"output folder or remove it yourself")
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
@@ -107,6 +138,11 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 MANIFEST = "manifest.json"
 
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+"""Largest manifest file (bytes) :func:`read_manifest` reads."""
+
+_NAME = re.compile(r"[^./\\\x00-\x1f\x7f:*?\"<>|][^/\\\x00-\x1f\x7f:*?\"<>|]{0,127}")
+
 
 def library_versions(*distributions: str, python: bool = False) -> dict[str, str | None]:
     """Installed version of each distribution (``None`` when absent), read from package
@@ -121,34 +157,59 @@ def library_versions(*distributions: str, python: bool = False) -> dict[str, str
     return found
 
 
-def write_manifest(folder: Path, kind: str, version: int, body: dict[str, Any]) -> None:
-    """Write ``folder/manifest.json`` with ``{"format": kind, "version": version, ...}``."""
+def write_manifest(folder: Path, kind: str, version: int, body: dict[str, Any],
+                   name: str = MANIFEST) -> None:
+    """Write ``folder/name`` with ``{"format": kind, "version": version, ...}``."""
     data = {"format": kind, "version": version, **body}
-    atomic_write_text(folder / MANIFEST, json.dumps(data, indent=1, sort_keys=False))
+    atomic_write_text(folder / name, json.dumps(data, indent=1, sort_keys=False))
 
 
 def read_manifest(
     folder: str | Path, kind: str, versions: tuple[int, ...], name: str = MANIFEST
 ) -> dict[str, Any]:
-    """Read and check ``folder/name``: its format and a supported version."""
+    """Read and check ``folder/name``: a regular file (not a symbolic link) of at most
+    :data:`MAX_MANIFEST_BYTES`, a JSON object, its format and a supported integer version."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {folder} does not exist")
     path = folder / name
+    if path.is_symlink():
+        raise ValueError(f"manifest {path} is a symbolic link: refused")
     if not path.is_file():
         raise FileNotFoundError(f"{folder} holds no {name}: not a saved {kind}")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ValueError(f"manifest {path} is larger than {MAX_MANIFEST_BYTES} bytes")
     try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"manifest {path} is not valid JSON: {err}") from None
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise ValueError(f"manifest {path} is not valid JSON: "
+                         f"{type(err).__name__} at {getattr(err, 'pos', '?')}") from None
     if not isinstance(data, dict) or data.get("format") != kind:
         raise ValueError(f"manifest {path} is not a {kind} manifest")
-    if data.get("version") not in versions:
+    version = data.get("version")
+    if type(version) is not int or version not in versions:
         raise ValueError(
-            f"manifest {path} has format version {data.get('version')!r}; "
+            f"manifest {path} has format version {version!r}; "
             f"this spinml reads versions {versions}"
         )
     return data
+
+
+def safe_name(name: object, *, what: str = "name") -> str:
+    """Return ``name`` if it can be one path component of a file spinml writes.
+
+    Every name that becomes part of a path (class labels, object labels, image
+    ids, adapter names) goes through here. Allowed: 1 to 128 characters, none
+    of them ``/ \\ : * ? " < > |`` or a control character, not starting with
+    ``.`` (so never ``.``, ``..`` or a hidden file).
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name != name.strip():
+        raise ValueError(
+            f"{what} {name!r} cannot be used as a file name: use 1 to 128 characters, no "
+            "'/', '\\', ':', '*', '?', '\"', '<', '>', '|' or control characters, not starting "
+            "with '.' and without surrounding spaces"
+        )
+    return name
 
 
 def safe_path(folder: Path, relative: object, *, manifest: Path | None = None) -> Path:

@@ -18,16 +18,30 @@ from typing import Any
 
 import numpy as np
 
-from spinml.data.imageio import encode_png, read_grey, read_image, read_mask, to_rgb
+from spinml.data.imageio import (
+    ImageTooLargeError,
+    encode_png,
+    read_grey,
+    read_image,
+    read_mask,
+    to_rgb,
+)
 from spinml.data.references import ReferenceSet
 from spinml.image import L0_SHAPES
-from spinml.io import atomic_dir, read_manifest, safe_path, write_manifest
+from spinml.io import MANIFEST, atomic_dir, read_manifest, safe_name, safe_path, write_manifest
 from spinml.policy import Level, SharingPolicy, check_label
 
-__all__ = ["SharedObject", "SanitizedImage", "SanitizedSet", "require_sanitized"]
+__all__ = ["SharedObject", "SanitizedImage", "SanitizedSet", "require_sanitized",
+           "MAX_UPLOAD_PIXELS"]
 
 _FORMAT = "spinml.sanitized"
 _VERSION = 1
+_READERS = {"feature": read_grey, "segment": read_image, "mask": read_mask}
+_MAX_SIDE = 1 << 16
+
+MAX_UPLOAD_PIXELS = 1 << 27
+"""Most pixels :meth:`SanitizedSet.load` decodes from one upload by default: width x
+height summed over every image file the manifest names (134 M pixels, 400 MB as RGB)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +102,7 @@ class SanitizedImage:
 
     def __post_init__(self) -> None:
         check_label(self.id, what="image id")
+        safe_name(self.label, what=f"image {self.id}: class label")
         object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
         object.__setattr__(self, "objects", tuple(self.objects))
         seen = set()
@@ -131,16 +146,25 @@ class SanitizedSet:
             raise ValueError(f"l0_shape: expected one of {L0_SHAPES}, got {l0_shape!r}")
         self.l0_shape = l0_shape
         self.images = list(images)
+        self.classes = tuple(safe_name(c, what="class label") for c in classes)
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"classes {self.classes} name a class twice")
+        ids = set()
         for im in self.images:
             if not isinstance(im, SanitizedImage):
                 raise TypeError("SanitizedSet holds SanitizedImage objects")
+            if im.id in ids:
+                raise ValueError(f"image id {im.id!r} appears twice")
+            ids.add(im.id)
+            if im.label not in self.classes:
+                raise ValueError(f"image {im.id}: class {im.label!r} is not in classes "
+                                 f"{self.classes}")
             for obj in im.objects:
                 if obj.level != policy[obj.label]:
                     raise ValueError(
                         f"image {im.id}: {obj.label!r} is at {obj.level.name}, "
                         f"the policy says {policy[obj.label].name}"
                     )
-        self.classes = tuple(classes)
         self.policy = policy
 
     def __len__(self) -> int:
@@ -168,17 +192,17 @@ class SanitizedSet:
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write the upload folder: ``manifest.json`` and ``<id>/<object>_<part>.png``."""
         folder = Path(folder)
-        with atomic_dir(folder, overwrite=overwrite) as tmp:
+        with atomic_dir(folder, overwrite=overwrite, kind=_FORMAT) as tmp:
             entries = []
             for im in self.images:
-                (tmp / im.id).mkdir()
+                (tmp / safe_name(im.id, what="image id")).mkdir()
                 objects = []
                 for obj in im.objects:
                     entry: dict[str, Any] = {"label": obj.label, "level": obj.level.name}
                     parts = {"feature": obj.feature, "segment": obj.segment, "mask": obj.mask}
                     for part, array in parts.items():
                         if array is not None:
-                            rel = f"{im.id}/{obj.label}_{part}.png"
+                            rel = f"{im.id}/{safe_name(f'{obj.label}_{part}.png')}"
                             (tmp / rel).write_bytes(encode_png(array))
                             entry[part] = rel
                     if obj.feature_kind is not None:
@@ -193,37 +217,106 @@ class SanitizedSet:
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> SanitizedSet:
-        """Read an upload folder written by :meth:`save`."""
+    def load(cls, folder: str | Path, *, max_pixels: int = MAX_UPLOAD_PIXELS) -> SanitizedSet:
+        """Read an upload folder written by :meth:`save`, an untrusted input.
+
+        Every manifest field is checked before any image is decoded: types,
+        labels and ids (:func:`~spinml.policy.check_label`), class labels
+        (:func:`~spinml.io.safe_name`, each listed in ``classes``), sizes, and
+        paths (:func:`~spinml.io.safe_path`). The pixels the manifest's entries
+        declare (height x width per image file) may sum to at most
+        ``max_pixels``, and no file may hold more pixels than its entry's size,
+        so at most ``max_pixels`` pixels are decoded however many entries name
+        the same small file. Raises ``ValueError`` or ``FileNotFoundError``
+        naming the manifest or the image file.
+        """
         folder = Path(folder)
         data = read_manifest(folder, _FORMAT, (_VERSION,))
-        manifest = folder / "manifest.json"
+        manifest = folder / MANIFEST
         try:
-            policy = SharingPolicy.from_dict(data["policy"])
-            images = []
-            for entry in data["images"]:
-                objects = []
-                for obj in entry["objects"]:
-                    def part(key: str, reader, obj=obj):
-                        if key not in obj:
-                            return None
-                        return reader(safe_path(folder, obj[key], manifest=manifest))
-
-                    objects.append(SharedObject(
-                        label=obj["label"], level=Level.parse(obj["level"]),
-                        feature=part("feature", read_grey),
-                        feature_kind=obj.get("feature_kind"), segment=part("segment", read_image),
-                        mask=part("mask", read_mask),
-                    ))
-                images.append(SanitizedImage(entry["id"], entry["class"], tuple(entry["size"]),
-                                             tuple(objects)))
-            return cls(images, tuple(data["classes"]), policy,
-                       l0_shape=data.get("l0_shape", "mask"))
-        except (KeyError, TypeError) as err:
-            raise ValueError(f"manifest {manifest} is missing or has a bad entry: {err}") from None
+            entries, classes, policy = _checked(data)
+        except ValueError as err:
+            raise ValueError(f"manifest {manifest}: {err}") from None
+        declared = sum(h * w * len(parts) for _, _, (h, w), objects in entries
+                       for _, _, parts, _ in objects)
+        if declared > max_pixels:
+            raise ValueError(f"manifest {manifest}: its images hold {declared} pixels, more "
+                             f"than max_pixels={max_pixels} (SanitizedSet.load)")
+        images = []
+        for image_id, label, size, objects in entries:
+            shared = []
+            for obj_label, level, parts, feature_kind in objects:
+                arrays = {key: _read(folder, manifest, rel, key, size)
+                          for key, rel in parts.items()}
+                try:
+                    shared.append(SharedObject(obj_label, level, feature_kind=feature_kind,
+                                               **arrays))
+                except ValueError as err:
+                    raise ValueError(f"manifest {manifest}: {err}") from None
+            try:
+                images.append(SanitizedImage(image_id, label, size, tuple(shared)))
+            except ValueError as err:
+                raise ValueError(f"manifest {manifest}: {err}") from None
+        try:
+            return cls(images, classes, policy, l0_shape=data.get("l0_shape", "mask"))
+        except ValueError as err:
+            raise ValueError(f"manifest {manifest}: {err}") from None
 
     def __repr__(self) -> str:
         return f"SanitizedSet({len(self)} images, scheme={self.scheme}, policy='{self.policy}')"
+
+
+def _field(entry: object, key: str, kind: type, where: str) -> Any:
+    """``entry[key]``, refused unless ``entry`` is an object holding a ``kind`` there."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} must be a JSON object, got {type(entry).__name__}")
+    if key not in entry:
+        raise ValueError(f"{where} has no {key!r}")
+    value = entry[key]
+    if type(value) is not kind:
+        raise ValueError(f"{where}.{key} must be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _checked(data: dict[str, Any]) -> tuple[list, tuple[str, ...], SharingPolicy]:
+    """The manifest's entries as ``(id, class, (h, w), [(label, level, parts,
+    feature_kind)])``, its classes and policy; ``ValueError`` for any bad field."""
+    classes = tuple(safe_name(c, what="class label")
+                    for c in _field(data, "classes", list, "the manifest"))
+    policy = SharingPolicy.from_dict(_field(data, "policy", dict, "the manifest"))
+    entries = []
+    for i, entry in enumerate(_field(data, "images", list, "the manifest")):
+        where = f"images[{i}]"
+        image_id = check_label(_field(entry, "id", str, where), what=f"{where}.id")
+        label = _field(entry, "class", str, where)
+        if label not in classes:
+            raise ValueError(f"{where}: class {label!r} is not in classes {classes}")
+        size = _field(entry, "size", list, where)
+        if len(size) != 2 or any(type(v) is not int or not 1 <= v <= _MAX_SIDE for v in size):
+            raise ValueError(f"{where}.size must be [height, width] of integers in "
+                             f"[1, {_MAX_SIDE}], got {size!r}")
+        objects = []
+        for j, obj in enumerate(_field(entry, "objects", list, where)):
+            at = f"{where}.objects[{j}]"
+            obj_label = check_label(_field(obj, "label", str, at), what=f"{at}.label")
+            level = Level.parse(_field(obj, "level", str, at), name=f"{at}.level")
+            parts = {key: _field(obj, key, str, at) for key in _READERS if key in obj}
+            kind = _field(obj, "feature_kind", str, at) if "feature_kind" in obj else None
+            objects.append((obj_label, level, parts, kind))
+        entries.append((image_id, label, (size[0], size[1]), objects))
+    return entries, classes, policy
+
+
+def _read(folder: Path, manifest: Path, rel: str, part: str, size: tuple[int, int]
+          ) -> np.ndarray:
+    """Decode one part of an upload; a file larger than its entry's ``size`` is refused
+    before decoding."""
+    path = safe_path(folder, rel, manifest=manifest)
+    try:
+        return _READERS[part](path, max_pixels=size[0] * size[1])
+    except ImageTooLargeError:
+        raise ValueError(f"image {path} holds more pixels than its manifest entry's size "
+                         f"{size[0]}x{size[1]} ({manifest})") from None
 
 
 def require_sanitized(data: object, *, argument: str = "data") -> SanitizedSet:

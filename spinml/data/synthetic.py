@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from spinml.data.imageio import encode_png, read_image, read_mask, to_rgb
+from spinml.data.imageio import MAX_PIXELS, encode_png, read_image, read_mask, to_rgb
 from spinml.data.labelled import LabelledSet
-from spinml.io import atomic_dir, read_manifest, safe_path, write_manifest
+from spinml.io import MANIFEST, atomic_dir, read_manifest, safe_name, safe_path, write_manifest
 
 __all__ = ["SyntheticImage", "SyntheticSet"]
 
@@ -104,7 +104,7 @@ class SyntheticSet(LabelledSet[SyntheticImage]):
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         folder = Path(folder)
-        with atomic_dir(folder, overwrite=overwrite) as tmp:
+        with atomic_dir(folder, overwrite=overwrite, kind=_FORMAT) as tmp:
             entries = []
             for i, im in enumerate(self.images):
                 entry: dict[str, Any] = {"label": im.label, "provenance": im.provenance}
@@ -112,7 +112,7 @@ class SyntheticSet(LabelledSet[SyntheticImage]):
                     array = getattr(im, part)
                     if array is None:
                         continue
-                    rel = f"{part}/{im.label}/{i:06d}.png"
+                    rel = f"{part}/{safe_name(im.label, what='class label')}/{i:06d}.png"
                     (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                     (tmp / rel).write_bytes(encode_png(array))
                     entry[part] = rel
@@ -122,19 +122,47 @@ class SyntheticSet(LabelledSet[SyntheticImage]):
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> SyntheticSet:
+    def load(cls, folder: str | Path, *, max_pixels: int | None = None) -> SyntheticSet:
+        """Read a folder written by :meth:`save`. Every manifest field is checked
+        (class labels by :func:`~spinml.io.safe_name`, each image's label listed in
+        ``classes``, paths by :func:`~spinml.io.safe_path`); with ``max_pixels``, at
+        most that many pixels (width x height summed over the files) are decoded,
+        each file's size read from its header first."""
         folder = Path(folder)
         data = read_manifest(folder, _FORMAT, (_VERSION,))
-        manifest = folder / "manifest.json"
+        manifest = folder / MANIFEST
         readers = {"image": read_image, "foreground": read_image, "background": read_image,
                    "mask": read_mask}
+        left = max_pixels
         try:
+            classes = data.get("classes")
+            if type(classes) is not list:
+                raise ValueError(f"classes must be a list, got {type(classes).__name__}")
+            classes = [safe_name(c, what="class label") for c in classes]
+            entries = data.get("images")
+            if type(entries) is not list or not all(type(e) is dict for e in entries):
+                raise ValueError("images must be a list of JSON objects")
+            for i, entry in enumerate(entries):
+                if entry.get("label") not in classes:
+                    raise ValueError(f"images[{i}]: label {entry.get('label')!r} is not in "
+                                     f"classes {classes}")
+                if type(entry.get("provenance", {})) is not dict:
+                    raise ValueError(f"images[{i}].provenance must be a JSON object")
+                if "image" not in entry:
+                    raise ValueError(f"images[{i}] has no 'image'")
             images = []
-            for entry in data["images"]:
-                parts = {p: readers[p](safe_path(folder, entry[p], manifest=manifest))
-                         for p in _PARTS if p in entry}
+            for entry in entries:
+                parts = {}
+                for part in (p for p in _PARTS if p in entry):
+                    limit = MAX_PIXELS if left is None else min(MAX_PIXELS, left)
+                    parts[part] = readers[part](safe_path(folder, entry[part], manifest=manifest),
+                                                max_pixels=limit)
+                    if left is not None:
+                        left -= parts[part].shape[0] * parts[part].shape[1]
                 images.append(SyntheticImage(label=entry["label"],
                                              provenance=dict(entry.get("provenance", {})), **parts))
-            return cls(images, classes=data["classes"])
-        except (KeyError, TypeError) as err:
-            raise ValueError(f"manifest {manifest} is missing or has a bad entry: {err}") from None
+            return cls(images, classes=classes)
+        except ValueError as err:
+            if str(folder) in str(err):
+                raise
+            raise ValueError(f"manifest {manifest}: {err}") from None

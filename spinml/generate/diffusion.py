@@ -52,7 +52,7 @@ from spinml.generate.compositing import (
     foreground_mask,
 )
 from spinml.generate.prompts import MiniWorldPrompts, PromptSource
-from spinml.io import atomic_dir
+from spinml.io import atomic_dir, read_manifest
 from spinml.policy import Level
 from spinml.zoo.tokenizer import IDENTIFIERS
 
@@ -61,6 +61,7 @@ __all__ = ["DiffusionGenerator"]
 STREAMS = ("target", BACKGROUND)
 _LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
 _PIPELINE_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+_FORMAT, _VERSION, _SETTINGS = "spinml.diffusion-generator", 1, "generator.json"
 
 
 def _positive(name: str, value: Any, kind: type = int) -> None:
@@ -452,7 +453,7 @@ class DiffusionGenerator:
         if not hasattr(self, "levels_") or not self.levels_:
             raise RuntimeError("nothing to save: fit the generator first")
         folder = Path(folder)
-        with atomic_dir(folder, overwrite=overwrite) as tmp:
+        with atomic_dir(folder, overwrite=overwrite, kind=_FORMAT, manifest=_SETTINGS) as tmp:
             for stream in self.adapters_:
                 save_file(get_peft_model_state_dict(self.pipe_.unet, adapter_name=stream),
                           tmp / f"adapter_{stream}.safetensors")
@@ -460,7 +461,7 @@ class DiffusionGenerator:
                 save_arrays({str(i): m for i, m in enumerate(maps)},
                             tmp / f"conditions_{stream}.safetensors")
             settings = {
-                "format": "spinml.diffusion-generator", "version": 1,
+                "format": _FORMAT, "version": _VERSION,
                 "path": str(Path(self.path).resolve()),
                 "controlnet": None if self.controlnet is None else (
                     {k: str(v) for k, v in self.controlnet.items()}
@@ -472,7 +473,7 @@ class DiffusionGenerator:
                                for k, (_, labels, kind) in self.conditions_.items()},
                 "fit": self.fit_settings_,
             }
-            (tmp / "generator.json").write_text(json.dumps(settings, indent=1))
+            (tmp / _SETTINGS).write_text(json.dumps(settings, indent=1))
         return folder
 
     @classmethod
@@ -481,10 +482,10 @@ class DiffusionGenerator:
         """Rebuild a fitted generator saved by :meth:`save` (the base model and
         ControlNets are loaded again from their recorded folders)."""
         folder = Path(folder)
-        path = folder / "generator.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{folder} holds no generator.json: not a saved generator")
-        saved = json.loads(path.read_text())
+        saved = read_manifest(folder, _FORMAT, (_VERSION,), name=_SETTINGS)
+        streams = [*saved.get("adapters", {}), *saved.get("conditions", {})]
+        if not set(streams) <= set(STREAMS):
+            raise ValueError(f"{folder / _SETTINGS}: streams {streams} are not among {STREAMS}")
         generator = cls.from_pretrained(saved["path"], saved["controlnet"], device, **settings)
         unet = generator.pipe_.unet
         for stream, identifier in saved["adapters"].items():

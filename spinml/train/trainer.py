@@ -632,7 +632,7 @@ class TrainedModel:
                   "image_size": list(self.image_size_), "params": self.params,
                   "history": self.history_, "best_epoch": self.best_epoch_,
                   "versions": library_versions("spinml", "torch", "accelerate")}
-        with atomic_dir(folder, overwrite=overwrite) as tmp:
+        with atomic_dir(folder, overwrite=overwrite, kind=_FORMAT, manifest=_CONFIG) as tmp:
             save_file(state, str(tmp / _WEIGHTS), metadata={"format": _FORMAT})
             (tmp / _CONFIG).write_text(json.dumps(config, indent=1))
         return folder
@@ -675,6 +675,11 @@ class TrainedModel:
         try:
             arch, classes = config["arch"], tuple(config["classes"])
             image_size = tuple(config["image_size"])
+            if (type(arch) is not str or not classes or not all(type(c) is str for c in classes)
+                    or len(image_size) != 2
+                    or not all(type(v) is int and v > 0 for v in image_size)
+                    or type(config["arch_kwargs"]) is not dict):
+                raise TypeError("arch, classes, image_size or arch_kwargs has the wrong type")
             if module is None:
                 if arch not in ARCHITECTURES:
                     raise ValueError(f"{folder} holds a custom architecture {arch}: pass "

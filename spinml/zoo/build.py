@@ -70,7 +70,7 @@ def _data(cfg: ZooConfig, work: Path, progress: bool) -> tuple[ZooData, float]:
     if not (folder / "data.npz").is_file():
         began = time.perf_counter()
         data = render_pairs(cfg, progress=progress)
-        with atomic_dir(folder, overwrite=True) as tmp:
+        with atomic_dir(folder) as tmp:
             np.savez(tmp / "data.npz", images=data.images, edges=data.edges,
                      captions=np.array(data.captions), activities=np.array(data.activities),
                      seconds=time.perf_counter() - began)

@@ -16,9 +16,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from spinml.io import atomic_dir
+from spinml.io import atomic_dir, write_manifest
 
 __all__ = ["run_stage", "cosine_lr", "StageResult"]
+
+_FORMAT = "spinml.zoo-stage"
+"""Format of a stage's checkpoint and final folders (their manifest.json)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ def run_stage(
 
     def save(target: Path, done: bool) -> float:
         seconds = spent + time.perf_counter() - began
-        with atomic_dir(target, overwrite=True) as tmp:
+        with atomic_dir(target, overwrite=True, kind=_FORMAT) as tmp:
+            write_manifest(tmp, _FORMAT, 1, {"stage": name, "done": done})
             save_file(_weights(modules), tmp / "weights.safetensors")
             if done:
                 (tmp / "done.json").write_text(
