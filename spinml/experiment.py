@@ -13,14 +13,22 @@ A run of policy ``p`` (scheme ``{target}_{background}``), mixing fraction
    (:class:`~spinml.evaluate.Evaluator`).
 
 Each stage's output is cached under ``cache/<stage>/<key>``, the key being the
-SHA-256 of the stage's settings, its inputs' keys and the library versions.
-Entries are written with :func:`~spinml.io.atomic_dir`, so a crashed
-run leaves no entry behind and a rerun of an unchanged sweep only reads files.
+SHA-256 of a request: the stage's settings, its inputs' keys, the library
+versions, the SHA-256 of spinml's own source files (``spinml/**/*.py``, once
+per process), of the contents of every data and model folder the stage reads
+(``data``, ``test_data``, ``sd``, ``controlnet``, ``encoder``) and of the zoo's
+manifest where the zoo is used. So an edited mask or model file, or changed
+code, gives a new entry. Each entry records its request in ``request.json``;
+an entry whose request differs from the one asked (a replaced or corrupted
+folder) is refused with an error naming it, never loaded. Entries are written
+with :func:`~spinml.io.atomic_dir`, so a crashed run leaves no entry behind
+and a rerun of an unchanged sweep only reads files.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -35,7 +43,7 @@ from tqdm.auto import tqdm
 from spinml.data.references import ReferenceSet
 from spinml.data.sanitized import SanitizedSet
 from spinml.data.synthetic import SyntheticSet
-from spinml.io import atomic_dir, library_versions
+from spinml.io import atomic_dir, library_versions, read_manifest, write_manifest
 from spinml.policy import Level, SharingPolicy
 
 __all__ = ["Settings", "Experiment", "run", "sweep", "all_schemes", "default_cache"]
@@ -142,6 +150,49 @@ _STAGE_FIELDS = {
 }
 
 
+_FOLDERS = ("data", "test_data", "sd", "controlnet", "encoder")
+_ENTRY, _REQUEST = "spinml.cache-entry", "request.json"
+_HASHED: dict[tuple, str] = {}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(root: Path, pattern: str) -> list[Path]:
+    return sorted((p for p in root.rglob(pattern) if p.is_file()), key=lambda p: p.as_posix())
+
+
+def _tree_hash(root: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(f"{path.relative_to(root).as_posix()}\0{_sha256(path)}\0".encode())
+    return digest.hexdigest()
+
+
+def _folder_hash(folder: str | Path) -> str:
+    """SHA-256 over every file below ``folder``: its relative path and its contents'
+    SHA-256, in path order. Kept per process while no file's size or mtime changes."""
+    root = Path(folder).resolve()
+    files = _files(root, "*")
+    stamp = (root, *((p, p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if stamp not in _HASHED:
+        _HASHED[stamp] = _tree_hash(root, files)
+    return _HASHED[stamp]
+
+
+@functools.cache
+def _source_hash() -> str:
+    """SHA-256 of spinml's own source, every ``spinml/**/*.py`` (relative path and
+    contents), computed once per process."""
+    root = Path(__file__).resolve().parent
+    return _tree_hash(root, _files(root, "*.py"))
+
+
 def _check_alpha(alpha: float) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
@@ -161,28 +212,49 @@ class Experiment:
         self.cache = Path(cache) if cache is not None else default_cache()
         self.progress = progress
         self._loaded: dict[str, Any] = {}
+        self._requests: dict[str, str] = {}
 
     def _key(self, stage: str, **parts: Any) -> str:
-        """The cache key of ``stage``: only the settings that stage and the ones before
-        it read (:data:`_STAGE_FIELDS`), so e.g. another ``arch`` reuses the images."""
+        """The cache key of ``stage``: the SHA-256 of its request, which holds only the
+        settings that stage and the ones before it read (:data:`_STAGE_FIELDS`), so e.g.
+        another ``arch`` reuses the images, and the contents' hashes of their folders."""
+        s = self.settings
         if "base" not in self._loaded:
             from spinml.zoo import ZOO_DIR
 
-            zoo = (ZOO_DIR / "manifest.json").read_bytes() if not self.settings.sd else b""
-            self._loaded["base"] = {"versions": library_versions(*_VERSIONED),
-                                    "zoo": hashlib.sha256(zoo).hexdigest()}
+            zoo = (ZOO_DIR / "manifest.json").read_bytes() if not (s.sd and s.encoder) else b""
+            self._loaded["base"] = {
+                "versions": library_versions(*_VERSIONED), "source": _source_hash(),
+                "zoo": hashlib.sha256(zoo).hexdigest(),
+                "contents": {f: _folder_hash(getattr(s, f)) for f in _FOLDERS if getattr(s, f)}}
+        base = self._loaded["base"]
         fields = [f for name in _STAGES[:_STAGES.index(stage) + 1] for f in _STAGE_FIELDS[name]]
-        settings = {f: getattr(self.settings, f) for f in fields}
-        blob = json.dumps({"stage": stage, "settings": settings, **self._loaded["base"],
+        settings = {f: getattr(s, f) for f in fields}
+        contents = {f: h for f, h in base["contents"].items() if f in fields}
+        blob = json.dumps({"stage": stage, "settings": settings, **base, "contents": contents,
                            **parts}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+        key = hashlib.sha256(blob.encode()).hexdigest()[:24]
+        self._requests[key] = blob
+        return key
 
     def _cached(self, stage: str, key: str, make: Callable[[Path], None],
                 load: Callable[[Path], T]) -> T:
+        """Load the entry ``cache/stage/key``, made first by ``make`` if absent. An entry
+        whose ``request.json`` is not the request of ``key`` is refused."""
         folder = self.cache / stage / key
+        request = json.loads(self._requests[key])
         if not folder.is_dir():
             with atomic_dir(folder) as tmp:
                 make(tmp)
+                write_manifest(tmp, _ENTRY, 1, {"request": request}, name=_REQUEST)
+        try:
+            recorded = read_manifest(folder, _ENTRY, (1,), name=_REQUEST).get("request")
+        except (FileNotFoundError, ValueError):
+            recorded = None
+        if recorded != request:
+            raise ValueError(f"cache entry {folder} does not hold what its key asks for (its "
+                             f"{_REQUEST} is missing or differs): it was replaced or damaged; "
+                             "remove the folder and rerun to rebuild it")
         return load(folder)
 
     def data(self) -> tuple[ReferenceSet, ReferenceSet]:
