@@ -10,12 +10,14 @@ writes ``reports/01_select_objects-<timestamp>/``::
     run.json                   parameters, seeds, library versions, timings
 
 Parameters are checked against the notebook's ``parameters`` cell before any
-kernel starts: unknown names, values of the wrong type, a malformed ``policy``
-string, a missing ``data`` folder and an unwritable output folder are refused
-with a message that names them. A notebook that declares ``output_dir`` gets
-the report folder there (while running: the staging folder that becomes it),
-so it can write its tables and other artefacts; notebooks should print paths
-relative to it.
+kernel starts: unknown names, values of the wrong type, values the library
+would refuse later (:func:`spinml.parameters.check_value`: ranges, NaN,
+unparseable lists, a malformed ``policy``), a missing ``data`` folder and an
+unwritable output folder are refused with a message that names them. A file
+that is not a notebook is refused without echoing its contents. A notebook
+that declares ``output_dir`` gets the report folder there (while running: the
+staging folder that becomes it), so it can write its tables and other
+artefacts; notebooks should print paths relative to it.
 
 The report is built in a hidden staging folder and renamed into place when
 complete. A run that fails becomes ``<notebook>-<timestamp>-FAILED/`` with the
@@ -40,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from spinml.io import atomic_write_bytes, atomic_write_text, library_versions
-from spinml.policy import SharingPolicy
 
 __all__ = [
     "run_report", "ReportFailed", "check_parameters", "notebook_parameters", "parse_parameters",
@@ -112,10 +113,8 @@ def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
     more than one ``=`` (a default such as ``"target=L2,background=L1"``).
     Defaults that are not literals are kept as their source text.
     """
-    import nbformat
-
     notebook = Path(notebook)
-    nb = nbformat.read(notebook, as_version=4)
+    nb = _read_notebook(notebook)
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", ())]
     if not cells:
         raise ValueError(f"notebook {notebook} has no cell tagged 'parameters'")
@@ -134,14 +133,35 @@ def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
     return found
 
 
+def _read_notebook(notebook: Path) -> Any:
+    """The notebook at ``notebook`` (nbformat 4); ``FileNotFoundError`` / ``ValueError``
+    naming the file, never quoting its contents."""
+    import nbformat
+
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook {notebook} does not exist")
+    if notebook.suffix != ".ipynb":
+        raise ValueError(f"{notebook} is not a notebook: expected an .ipynb file")
+    try:
+        return nbformat.read(notebook, as_version=4)
+    except OSError as err:
+        raise ValueError(f"notebook {notebook} cannot be read: {err.strerror}") from None
+    except Exception as err:  # nbformat raises JSON, schema and key errors quoting the file
+        where = "/".join(str(p) for p in getattr(err, "absolute_path", ()))
+        raise ValueError(f"notebook {notebook} is not a valid Jupyter notebook "
+                         f"({type(err).__name__}{' at ' + where if where else ''})") from None
+
+
 def check_parameters(notebook: str | Path, parameters: dict[str, Any]) -> dict[str, Any]:
     """Check ``parameters`` against ``notebook``'s ``parameters`` cell; return its defaults.
 
     Raises ``ValueError`` for an unknown name (listing the valid ones), a value
-    whose type differs from the default's (an int is accepted for a float),
-    ``output_dir`` (the runner sets it) or a malformed ``policy`` string, and
-    ``FileNotFoundError`` for a missing input folder.
+    whose type differs from the default's (an int is accepted for a float), a
+    value :func:`spinml.parameters.check_value` refuses and ``output_dir`` (the
+    runner sets it), and ``FileNotFoundError`` for a missing input folder.
     """
+    from spinml.parameters import check_value
+
     notebook = Path(notebook)
     defaults = notebook_parameters(notebook)
     valid = sorted(n for n in defaults if n != OUTPUT_DIR)
@@ -156,8 +176,10 @@ def check_parameters(notebook: str | Path, parameters: dict[str, Any]) -> dict[s
         if wanted and (type(value) not in wanted):
             raise ValueError(f"parameter {name!r} of {notebook.name} expects "
                              f"{type(default).__name__} (default {default!r}), got {value!r}")
-    if "policy" in parameters:
-        SharingPolicy.from_string(parameters["policy"])
+        try:
+            check_value(name, value)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"parameter {name!r} of {notebook.name}: {err}") from None
     for name, folder in parameters.items():
         if INPUT_FOLDER.match(name) and isinstance(folder, str) and folder \
                 and not Path(folder).is_dir():

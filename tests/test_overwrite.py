@@ -62,8 +62,8 @@ def test_overwrite_replaces_a_folder_of_the_same_format(tmp_path):
     assert json.loads((tmp_path / "own" / "config.json").read_text())["n"] == 2
 
 
-def test_demo_out_does_not_delete_a_users_folder(tmp_path, capsys):
+def test_device_demo_out_does_not_delete_a_users_folder(tmp_path, capsys):
     photos = _users_photos(tmp_path / "photos")
-    assert main(["demo", "--out", str(photos), "--quiet"]) == 2
+    assert main(["device-demo", "--out", str(photos), "--quiet"]) == 2
     assert "not a spinml.sanitized folder written by spinml" in capsys.readouterr().err
     assert [p.name for p in photos.iterdir()] == ["holiday.jpg"]

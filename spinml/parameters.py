@@ -1,0 +1,93 @@
+"""Values of run parameters as notebooks and the command line give them, checked by name.
+
+One check per parameter name, so ``spinml report`` refuses a bad value before any
+kernel starts with the same rule the library applies later:
+
+- a name of a :class:`~spinml.experiment.Settings` field (``n_ref``, ``guidance``,
+  ``epochs``, ...): the value that ``Settings`` itself accepts for it;
+- ``policy``: a :class:`~spinml.SharingPolicy` string;
+- ``schemes``: ``"all"`` or policy strings separated by ``;``;
+- ``seeds``: integers >= 0, as a list or comma-separated text (``"0,1,2"``);
+- ``alphas``: mixing fractions in [0, 1], as a list or comma-separated text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from spinml.experiment import Settings, _check_alpha, all_schemes
+from spinml.policy import SharingPolicy
+
+__all__ = ["parse_seeds", "parse_alphas", "parse_schemes", "check_value"]
+
+
+def _items(value: Any, name: str) -> list:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ValueError(f"{name}: expected a non-empty comma-separated list, got {value!r}")
+    return [v.strip() if isinstance(v, str) else v for v in items]
+
+
+def parse_seeds(value: str | list[int], name: str = "seeds") -> list[int]:
+    """``"0,1,2"`` or ``[0, 1, 2]`` -> ``[0, 1, 2]``; every seed an integer >= 0."""
+    seeds = []
+    for item in _items(value, name):
+        try:
+            seed = int(item) if isinstance(item, str) else item
+        except ValueError:
+            seed = None
+        if type(seed) is not int or seed < 0:
+            raise ValueError(f"{name}: {item!r} is not an integer >= 0 (in {value!r})")
+        seeds.append(seed)
+    return seeds
+
+
+def parse_alphas(value: str | list[float], name: str = "alphas") -> list[float]:
+    """``"0,0.5,1"`` -> ``[0.0, 0.5, 1.0]``; every fraction in [0, 1] (not NaN)."""
+    alphas = []
+    for item in _items(value, name):
+        try:
+            alphas.append(_check_alpha(float(item) if isinstance(item, str) else item))
+        except ValueError:
+            raise ValueError(f"{name}: {item!r} is not a fraction in [0, 1] "
+                             f"(in {value!r})") from None
+    return alphas
+
+
+def parse_schemes(value: str, name: str = "schemes") -> list[str]:
+    """``"all"`` (the nine schemes) or policy strings separated by ``;``."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: expected text, got {value!r}")
+    if value.strip() == "all":
+        return all_schemes()
+    schemes = [s.strip() for s in value.split(";") if s.strip()]
+    if not schemes:
+        raise ValueError(f"{name}: expected 'all' or policies separated by ';', got {value!r}")
+    for scheme in schemes:
+        SharingPolicy.from_string(scheme)
+    return schemes
+
+
+def _setting(name: str) -> Callable[[Any], Any]:
+    return lambda value: Settings(**{name: value})
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    **{f.name: _setting(f.name) for f in dataclasses.fields(Settings)
+       if f.name not in ("data", "test_data")},
+    "policy": SharingPolicy.from_string,
+    "schemes": parse_schemes,
+    "seeds": parse_seeds,
+    "alphas": parse_alphas,
+}
+
+
+def check_value(name: str, value: Any) -> None:
+    """Refuse ``value`` for parameter ``name`` (``ValueError`` / ``TypeError``) where a
+    rule above covers the name; other names pass. Folders (``data``, ``test_data``)
+    are checked by the caller, which knows whether they are inputs."""
+    check = _CHECKS.get(name)
+    if check is not None:
+        check(value)
