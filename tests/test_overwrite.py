@@ -67,3 +67,14 @@ def test_device_demo_out_does_not_delete_a_users_folder(tmp_path, capsys):
     assert main(["device-demo", "--out", str(photos), "--quiet"]) == 2
     assert "not a spinml.sanitized folder written by spinml" in capsys.readouterr().err
     assert [p.name for p in photos.iterdir()] == ["holiday.jpg"]
+
+
+def test_zoo_build_does_not_replace_parts_of_a_users_folder(tmp_path, capsys):
+    photos = _users_photos(tmp_path / "photos")
+    (photos / "sd").mkdir()
+    (photos / "sd" / "me.jpg").write_bytes(b"another photo")
+    code = main(["zoo", "build", "--tiny", "--quiet", "--out", str(photos),
+                 "--work", str(tmp_path / "work")])
+    assert code == 2 and "holds no zoo" in capsys.readouterr().err
+    assert (photos / "sd" / "me.jpg").read_bytes() == b"another photo"
+    assert not (tmp_path / "work").exists()

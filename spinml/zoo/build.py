@@ -47,7 +47,7 @@ from spinml.image import nhwc_to_nchw, to_unit_range
 from spinml.io import atomic_dir
 from spinml.zoo.config import ZooConfig
 from spinml.zoo.data import EXTRA_WORDS, ZooData, render_pairs
-from spinml.zoo.manifest import PARTS, ZOO_DIR, write_manifest
+from spinml.zoo.manifest import PARTS, ZOO_DIR, check_replaceable, write_manifest
 from spinml.zoo.models import (
     CLIP_MEAN,
     CLIP_STD,
@@ -365,6 +365,7 @@ def build(
     """
     cfg = config or ZooConfig()
     work, out = Path(work), Path(out)
+    check_replaceable(out)
     _check_work(cfg, work)
     torch.manual_seed(cfg.seed)
     b, render_seconds = _prepare(cfg, work, torch.device(device or "cpu"), progress)

@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from spinml.io import atomic_write_text, library_versions
+from spinml.io import atomic_write_text, library_versions, read_manifest
 
 __all__ = ["ZOO_DIR", "PARTS", "ZooIntegrityError", "sha256", "write_manifest", "verify",
-           "zoo_path"]
+           "zoo_path", "check_replaceable"]
 
 ZOO_DIR = Path(__file__).resolve().parent
 """Where the bundled zoo lives (this package's folder)."""
@@ -45,6 +45,23 @@ def write_manifest(folder: Path, settings: dict[str, Any], metrics: dict[str, An
                                             python=True), "metrics": metrics, "files": files}
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=1))
     return manifest
+
+
+def check_replaceable(out: str | Path) -> None:
+    """Refuse to build into ``out`` when it is a file, or a non-empty folder without a
+    zoo manifest: a build replaces ``out``'s parts and manifest, so it only ever
+    writes into a new or empty folder or over a zoo."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if out.is_dir() and not any(out.iterdir()):
+        return
+    try:
+        read_manifest(out, "spinml.zoo", (1,))
+    except (FileNotFoundError, ValueError):
+        raise FileExistsError(f"{out} is not empty and holds no zoo (no spinml.zoo "
+                              f"{MANIFEST}): a zoo build would replace its {', '.join(PARTS)}; "
+                              "choose a new or empty folder") from None
 
 
 def verify(folder: str | Path = ZOO_DIR) -> dict:
