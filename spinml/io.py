@@ -181,9 +181,10 @@ def read_manifest(
         raise ValueError(f"manifest {path} is larger than {MAX_MANIFEST_BYTES} bytes")
     try:
         data = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-        raise ValueError(f"manifest {path} is not valid JSON: "
-                         f"{type(err).__name__} at {getattr(err, 'pos', '?')}") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"manifest {path} is not valid JSON: {err}") from None
+    except (ValueError, RecursionError) as err:
+        raise ValueError(f"manifest {path} is not valid JSON ({type(err).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != kind:
         raise ValueError(f"manifest {path} is not a {kind} manifest")
     version = data.get("version")

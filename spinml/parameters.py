@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from spinml.checks import non_negative_int
 from spinml.experiment import Settings, _check_alpha, all_schemes
 from spinml.policy import SharingPolicy
 
@@ -37,10 +38,8 @@ def parse_seeds(value: str | list[int], name: str = "seeds") -> list[int]:
         try:
             seed = int(item) if isinstance(item, str) else item
         except ValueError:
-            seed = None
-        if type(seed) is not int or seed < 0:
-            raise ValueError(f"{name}: {item!r} is not an integer >= 0 (in {value!r})")
-        seeds.append(seed)
+            raise ValueError(f"{name}: {item!r} is not an integer (in {value!r})") from None
+        seeds.append(non_negative_int(seed, f"{name}: seed {item!r}"))
     return seeds
 
 

@@ -14,8 +14,8 @@ REPORT = "notebooks/02_privacy_utility_report.ipynb"
 
 
 @pytest.mark.parametrize("name, text, message", [
-    ("seeds", "abc", "'abc' is not an integer >= 0"),
-    ("seeds", "0,-1", "'-1' is not an integer >= 0"),
+    ("seeds", "abc", "'abc' is not an integer"),
+    ("seeds", "0,-1", "seed '-1' must be a non-negative integer"),
     ("seeds", "", "not an integer"),
     ("n_ref", "0", "n_ref must be a positive integer"),
     ("guidance", "nan", "guidance must be >= 1, got nan"),

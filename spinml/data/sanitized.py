@@ -242,22 +242,15 @@ class SanitizedSet:
         if declared > max_pixels:
             raise ValueError(f"manifest {manifest}: its images hold {declared} pixels, more "
                              f"than max_pixels={max_pixels} (SanitizedSet.load)")
-        images = []
-        for image_id, label, size, objects in entries:
-            shared = []
-            for obj_label, level, parts, feature_kind in objects:
-                arrays = {key: _read(folder, manifest, rel, key, size)
-                          for key, rel in parts.items()}
-                try:
-                    shared.append(SharedObject(obj_label, level, feature_kind=feature_kind,
-                                               **arrays))
-                except ValueError as err:
-                    raise ValueError(f"manifest {manifest}: {err}") from None
-            try:
-                images.append(SanitizedImage(image_id, label, size, tuple(shared)))
-            except ValueError as err:
-                raise ValueError(f"manifest {manifest}: {err}") from None
+        arrays = [[{key: _read(folder, manifest, rel, key, size) for key, rel in parts.items()}
+                   for _, _, parts, _ in objects] for _, _, size, objects in entries]
         try:
+            images = []
+            for (image_id, label, size, objects), decoded in zip(entries, arrays, strict=True):
+                shared = tuple(SharedObject(obj_label, level, feature_kind=kind, **parts)
+                               for (obj_label, level, _, kind), parts
+                               in zip(objects, decoded, strict=True))
+                images.append(SanitizedImage(image_id, label, size, shared))
             return cls(images, classes, policy, l0_shape=data.get("l0_shape", "mask"))
         except ValueError as err:
             raise ValueError(f"manifest {manifest}: {err}") from None

@@ -133,36 +133,46 @@ class SyntheticSet(LabelledSet[SyntheticImage]):
         manifest = folder / MANIFEST
         readers = {"image": read_image, "foreground": read_image, "background": read_image,
                    "mask": read_mask}
-        left = max_pixels
         try:
-            classes = data.get("classes")
-            if type(classes) is not list:
-                raise ValueError(f"classes must be a list, got {type(classes).__name__}")
-            classes = [safe_name(c, what="class label") for c in classes]
-            entries = data.get("images")
-            if type(entries) is not list or not all(type(e) is dict for e in entries):
-                raise ValueError("images must be a list of JSON objects")
-            for i, entry in enumerate(entries):
-                if entry.get("label") not in classes:
-                    raise ValueError(f"images[{i}]: label {entry.get('label')!r} is not in "
-                                     f"classes {classes}")
-                if type(entry.get("provenance", {})) is not dict:
-                    raise ValueError(f"images[{i}].provenance must be a JSON object")
-                if "image" not in entry:
-                    raise ValueError(f"images[{i}] has no 'image'")
-            images = []
-            for entry in entries:
-                parts = {}
-                for part in (p for p in _PARTS if p in entry):
-                    limit = MAX_PIXELS if left is None else min(MAX_PIXELS, left)
-                    parts[part] = readers[part](safe_path(folder, entry[part], manifest=manifest),
-                                                max_pixels=limit)
-                    if left is not None:
-                        left -= parts[part].shape[0] * parts[part].shape[1]
-                images.append(SyntheticImage(label=entry["label"],
-                                             provenance=dict(entry.get("provenance", {})), **parts))
-            return cls(images, classes=classes)
+            classes, entries = _checked(data)
         except ValueError as err:
-            if str(folder) in str(err):
-                raise
             raise ValueError(f"manifest {manifest}: {err}") from None
+        left, images = max_pixels, []
+        for entry in entries:
+            parts = {}
+            for part in (p for p in _PARTS if p in entry):
+                limit = MAX_PIXELS if left is None else min(MAX_PIXELS, left)
+                parts[part] = readers[part](safe_path(folder, entry[part], manifest=manifest),
+                                            max_pixels=limit)
+                if left is not None:
+                    left -= parts[part].shape[0] * parts[part].shape[1]
+            try:
+                images.append(SyntheticImage(label=entry["label"],
+                                             provenance=dict(entry.get("provenance", {})),
+                                             **parts))
+            except ValueError as err:
+                raise ValueError(f"manifest {manifest}: {err}") from None
+        return cls(images, classes=classes)
+
+
+def _checked(data: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The manifest's classes and image entries; ``ValueError`` for any bad field."""
+    classes = data.get("classes")
+    if type(classes) is not list:
+        raise ValueError(f"classes must be a list, got {type(classes).__name__}")
+    classes = [safe_name(c, what="class label") for c in classes]
+    entries = data.get("images")
+    if type(entries) is not list or not all(type(e) is dict for e in entries):
+        raise ValueError("images must be a list of JSON objects")
+    for i, entry in enumerate(entries):
+        if entry.get("label") not in classes:
+            raise ValueError(f"images[{i}]: label {entry.get('label')!r} is not in "
+                             f"classes {classes}")
+        if type(entry.get("provenance", {})) is not dict:
+            raise ValueError(f"images[{i}].provenance must be a JSON object")
+        if type(entry.get("image")) is not str:
+            raise ValueError(f"images[{i}] has no 'image' path")
+        for part in _PARTS:
+            if part in entry and type(entry[part]) is not str:
+                raise ValueError(f"images[{i}].{part} must be a path")
+    return classes, entries
