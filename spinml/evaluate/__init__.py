@@ -1,7 +1,6 @@
 """Privacy and utility metrics, the leakage table, the Evaluator and its plots."""
 
-import warnings
-
+from spinml.evaluate import evaluator
 from spinml.evaluate.distances import features, nearest_distances
 from spinml.evaluate.edges import edge_f1
 from spinml.evaluate.encoder import ImageEncoder
@@ -40,7 +39,5 @@ __all__ = [
 
 def __getattr__(name: str) -> type:
     if name == "Report":
-        warnings.warn("spinml.evaluate.Report is now RunMetrics; the old name goes in spinml 0.3",
-                      DeprecationWarning, stacklevel=2)
-        return RunMetrics
+        return evaluator.Report  # warns: the old name of RunMetrics
     raise AttributeError(f"module 'spinml.evaluate' has no attribute {name!r}")
