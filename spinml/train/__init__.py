@@ -1,7 +1,8 @@
 """Training the specialised model: :class:`Trainer` (the SpinML protocol through
 HF Accelerate; ``fit`` returns the Trainer, its :class:`TrainedModel` in ``model_``)
 and small architectures written in plain torch (:data:`ARCHITECTURES`,
-:func:`build_model`).
+:func:`build_model`); :meth:`TrainedModel.export` writes it as ONNX (fp32 or int8),
+which :class:`OnnxModel` runs (:mod:`spinml.train.export`).
 
 DP-FedEmb lives in :mod:`spinml.federated`; ``spinml.train.DPFedEmbTrainer``
 still resolves there, with a ``DeprecationWarning``, until spinml 0.3."""
@@ -9,9 +10,10 @@ still resolves there, with a ``DeprecationWarning``, until spinml 0.3."""
 import warnings
 
 from spinml.train.architectures import ARCHITECTURES, build_model
+from spinml.train.export import OnnxModel
 from spinml.train.trainer import TrainedModel, Trainer
 
-__all__ = ["Trainer", "TrainedModel", "build_model", "ARCHITECTURES"]
+__all__ = ["Trainer", "TrainedModel", "OnnxModel", "build_model", "ARCHITECTURES"]
 
 
 def __getattr__(name: str):

@@ -53,3 +53,13 @@ def test_main_report_has_the_on_device_table(report):
     assert (device.latency_ms > 0).all() and device.accuracy.between(0, 1).all()
     executed = nbformat.read(report / "02_privacy_utility_report.ipynb", as_version=4)
     assert any("## On the device" in c.source for c in executed.cells)
+
+
+@pytest.mark.slow
+def test_on_device_false_switches_the_table_off(report):
+    """A rerun on the first run's cache (report/../../cache), so only the notebook runs."""
+    html = run_report(NOTEBOOK, {**TOY, "cache": str(report.parents[1] / "cache"),
+                                 "on_device": False},
+                      out=report.parents[1] / "reports_off", progress=False)
+    assert not (html.parent / "tables" / "on_device.csv").exists()
+    assert (html.parent / "tables" / "utility.csv").is_file()
