@@ -25,6 +25,7 @@ beyond what is already on the device is read.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -316,6 +317,10 @@ class OnnxModel:
 
 def torch_graph(model: TrainedModel) -> DeviceGraph:
     """The torch module a device running PyTorch eager would run: :class:`DeviceGraph`
-    of ``model``, in eval mode on the CPU."""
-    return DeviceGraph(trained_model(model).module_).cpu().eval()
+    of ``model``, in eval mode on the CPU (a CPU copy of a model held on a GPU, which
+    stays there)."""
+    module = trained_model(model).module_
+    if any(p.device.type != "cpu" for p in module.parameters()):
+        module = copy.deepcopy(module).cpu()
+    return DeviceGraph(module).eval()
 
