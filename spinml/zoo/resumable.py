@@ -89,6 +89,8 @@ def run_stage(
         generator.set_state(load_file(checkpoint / "generator.safetensors")["state"])
         state = json.loads((checkpoint / "state.json").read_text())
         start, losses, spent = state["step"], state["losses"], state["seconds"]
+        if not (checkpoint / "manifest.json").exists():   # written before checkpoints had one
+            write_manifest(checkpoint, _FORMAT, 1, {"stage": name, "done": False})
     device = next(next(iter(modules.values())).parameters()).device.type
     began = time.perf_counter()
 

@@ -64,3 +64,13 @@ def test_finished_stage_loads_its_weights_and_trains_nothing(tmp_path):
     assert calls == [] and second.losses == first.losses
     assert all(torch.equal(a, b) for a, b in zip(trained.parameters(), again.parameters(),
                                                  strict=True))
+
+
+def test_a_checkpoint_from_before_checkpoints_had_a_manifest_still_resumes(tmp_path):
+    with pytest.raises(Interrupt):
+        stage(tmp_path, steps=10, stop_at=7)
+    checkpoint = tmp_path / "linear" / "checkpoint"
+    (checkpoint / "manifest.json").unlink()
+    _, result, calls = stage(tmp_path, steps=10)
+    assert calls == [6, 7, 8, 9] and len(result.losses) == 10
+    assert (checkpoint / "manifest.json").is_file()
