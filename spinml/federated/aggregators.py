@@ -1,17 +1,18 @@
 """The server side of DP-FedEmb: clipping, noisy aggregation and the server optimiser.
 
 All vectors are flat float32 tensors over the backbone's parameters (length ``P``).
-Both aggregators are pure functions of ``(clipped sum, round)``: their noise is
-drawn from generators seeded by ``(seed, round)`` (or tree node), so the
-in-process trainer and the Flower ServerApp add exactly the same noise.
+Both aggregators draw their noise from a :class:`~spinml.federated.noise.NoiseSource`,
+secret by default; given one source, they are pure functions of ``(clipped sum,
+round)``: the noise of a round (or DP-FTRL tree node) is the source's draw named
+by it.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from spinml.federated.accounting import check_clip, check_sigma
+from spinml.federated.noise import NoiseSource
 
 __all__ = ["clip_deltas", "DPFedAvg", "DPFTRL", "ServerMomentum"]
 
@@ -23,12 +24,6 @@ def clip_deltas(deltas: torch.Tensor, clip: float) -> torch.Tensor:
     return deltas * torch.clamp(clip / norms.clamp_min(1e-12), max=1.0)
 
 
-def _gaussian(shape: int, std: float, *keys: int) -> torch.Tensor:
-    """``N(0, std^2)`` noise of length ``shape`` from a generator seeded by ``keys``."""
-    seed = int(np.random.SeedSequence(list(keys)).generate_state(1, np.uint64)[0] >> 1)
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * std
-
-
 class DPFedAvg:
     """DP-FedAvg's Gaussian sum query with Poisson-sampled clients.
 
@@ -36,16 +31,20 @@ class DPFedAvg:
     round's clipped deltas plus noise, divided by the expected number of
     clients ``q K`` (not the realised one, which would depend on the sample).
     ``K`` counts every virtual client, empty hashed buckets (zero delta) included.
+    The noise comes from ``source`` (``None``: a fresh secure one).
     """
 
-    def __init__(self, clip: float, sigma: float, expected_clients: float, seed: int) -> None:
+    def __init__(self, clip: float, sigma: float, expected_clients: float,
+                 source: NoiseSource | None = None) -> None:
         self.clip, self.sigma = check_clip(clip), check_sigma(sigma)
         if not expected_clients > 0:
             raise ValueError(f"expected_clients must be > 0, got {expected_clients!r}")
-        self.expected_clients, self.seed = float(expected_clients), seed
+        self.expected_clients = float(expected_clients)
+        self.source = NoiseSource() if source is None else source
 
     def aggregate(self, clipped_sum: torch.Tensor, round_: int) -> torch.Tensor:
-        noise = _gaussian(clipped_sum.numel(), self.sigma * self.clip, self.seed, 1, round_)
+        noise = self.source.gaussian(clipped_sum.numel(), self.sigma * self.clip, "fedavg",
+                                     round_)
         return (clipped_sum + noise) / self.expected_clients
 
 
@@ -56,21 +55,22 @@ class DPFTRL:
     ``S_1 + ... + S_t + sum of the noises of the dyadic tree nodes covering
     [1, t]``, each node ``N(0, (sigma C)^2 I)``. ``aggregate`` returns the
     difference of consecutive released prefix sums divided by the (fixed)
-    number of clients per round ``m``: ``(S_t + n(t) - n(t - 1)) / m``.
+    number of clients per round ``m``: ``(S_t + n(t) - n(t - 1)) / m``. A node's
+    noise is the draw of ``source`` (``None``: a fresh secure one) named by the node.
     """
 
     def __init__(self, clip: float, sigma: float, clients_per_round: int,
-                 rounds_per_epoch: int, seed: int) -> None:
+                 rounds_per_epoch: int, source: NoiseSource | None = None) -> None:
         self.clip, self.sigma = check_clip(clip), check_sigma(sigma)
         self.clients_per_round, self.rounds_per_epoch = clients_per_round, rounds_per_epoch
-        self.seed = seed
+        self.source = NoiseSource() if source is None else source
 
     def _prefix_noise(self, epoch: int, t: int, size: int) -> torch.Tensor:
         total, start = torch.zeros(size), 0
         for level in reversed(range(t.bit_length())):
             if t >> level & 1:
-                node = _gaussian(size, self.sigma * self.clip, self.seed, 2, epoch, level,
-                                 start >> level)
+                node = self.source.gaussian(size, self.sigma * self.clip, "ftrl", epoch,
+                                            level, start >> level)
                 total += node
                 start += 1 << level
         return total

@@ -23,6 +23,14 @@ backbone delta to norm ``C``, sum, add noise and average
 (:mod:`spinml.federated.aggregators`), and step the server optimiser. The local
 heads never leave the clients. Privacy: :mod:`spinml.federated.accounting`.
 
+The noise and the client sample come from a secret key drawn from the operating
+system for each run (:mod:`spinml.federated.noise`), not from ``seed``: ``seed``
+is public (the virtual clients' salt, the initialisation, the clients' local
+data order and heads). ``noise_seed=n`` makes them reproducible for tests, and
+the privacy record then says that the guarantee does not hold. At ``sigma = 0``
+there is no guarantee to keep and the sample comes from ``seed``, so
+non-private runs reproduce.
+
 The client side: virtual clients and the local update.
 
 A virtual client merges users (:func:`virtual_clients`): with
@@ -69,6 +77,7 @@ from tqdm.auto import tqdm
 from spinml.federated import accounting
 from spinml.federated.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_deltas
 from spinml.federated.embedding import EmbeddingNet, head_logits, recall_at_1, tar_at_far
+from spinml.federated.noise import NoiseSource
 from spinml.image import nhwc_to_nchw, segment_on_black, to_unit_range
 
 __all__ = ["DPFedEmbTrainer", "Client", "LocalSettings", "virtual_clients", "user_key",
@@ -405,19 +414,21 @@ def client_deltas(backbone: nn.Module, theta: dict[str, torch.Tensor], clients: 
     return deltas
 
 
-def sample_clients(aggregator: str, q: float, n_clients: int, round_: int, seed: int) -> np.ndarray:
-    """The ids of the virtual clients taking part in round ``round_`` (sorted).
+def sample_clients(aggregator: str, q: float, n_clients: int, round_: int,
+                   source: NoiseSource) -> np.ndarray:
+    """The ids of the virtual clients taking part in round ``round_`` (sorted), drawn
+    from ``source`` (:mod:`spinml.federated.noise`; secret by default).
 
-    ``fedavg``: each client independently with probability ``q`` (Poisson).
+    ``fedavg``: each client independently with probability ``q`` (Poisson):
+    client ``i`` is in when its uniform draw ``u_i < q``.
     ``ftrl``: the clients are shuffled once per epoch of ``ceil(1 / q)`` rounds
     and round ``t`` of the epoch takes the ``t``-th of ``ceil(1 / q)`` near-equal slices.
     """
     if aggregator == "fedavg":
-        rng = np.random.default_rng([seed, 3, round_])
-        return np.flatnonzero(rng.random(n_clients) < q)
+        return np.flatnonzero(source.uniform(n_clients, "sample", round_) < q)
     per_epoch = int(np.ceil(1 / q))
     epoch, t = divmod(round_, per_epoch)
-    order = np.random.default_rng([seed, 4, epoch]).permutation(n_clients)
+    order = source.permutation(n_clients, "order", epoch)
     return np.sort(np.array_split(order, per_epoch)[t])
 
 
@@ -461,13 +472,21 @@ class DPFedEmbTrainer:
     vectorised
         ``False`` runs clients one by one (the reference path).
     seed, progress
-        Same seed, same numbers on the CPU; ``tqdm`` progress bars.
+        The public seed (virtual clients' salt, initialisation, local data order
+        and heads): same seed, same numbers on the CPU, except the noise and the
+        client sample at ``sigma > 0``; ``tqdm`` progress bars.
+    noise_seed
+        ``None`` (default): the noise and the client sample come from a secret key
+        drawn from the operating system for each :meth:`fit`
+        (:mod:`spinml.federated.noise`), so nobody can regenerate them from the
+        settings. An integer makes them reproducible, for tests: :meth:`fit` warns
+        and :meth:`epsilon`'s record says that the guarantee does not hold.
     """
 
     _PARAMS = ("q", "clip", "sigma", "rounds", "users_per_client", "n_clients", "aggregator",
                "client_lr", "batch_size", "local_epochs", "head_steps", "cosine", "server_lr",
                "server_momentum", "dim", "widths", "norm", "pretrain_epochs", "pretrain_lr", "crop",
-               "chunk", "vectorised", "seed", "progress")
+               "chunk", "vectorised", "seed", "progress", "noise_seed")
 
     def __init__(self, q: float = 0.01, clip: float = 1.0, sigma: float = 1.0, rounds: int = 100,
                  users_per_client: int = 4, n_clients: int | None = None,
@@ -477,7 +496,8 @@ class DPFedEmbTrainer:
                  dim: int = 32, widths: tuple[int, int, int] = (8, 16, 32), norm: str = "group",
                  pretrain_epochs: int = 10, pretrain_lr: float = 3e-3,
                  crop: str | None = None, chunk: int = 64,
-                 vectorised: bool = True, seed: int = 0, progress: bool = True) -> None:
+                 vectorised: bool = True, seed: int = 0, progress: bool = True,
+                 noise_seed: int | None = None) -> None:
         self.q, self.clip, self.sigma, self.rounds = q, clip, sigma, rounds
         self.users_per_client, self.n_clients = users_per_client, n_clients
         self.aggregator = aggregator
@@ -487,6 +507,7 @@ class DPFedEmbTrainer:
         self.dim, self.widths, self.norm = dim, widths, norm
         self.pretrain_epochs, self.pretrain_lr, self.crop = pretrain_epochs, pretrain_lr, crop
         self.chunk, self.vectorised, self.seed, self.progress = chunk, vectorised, seed, progress
+        self.noise_seed = noise_seed
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's arguments."""
@@ -507,6 +528,7 @@ class DPFedEmbTrainer:
             accounting.check_count(getattr(self, name), name)
         if self.n_clients is not None:
             accounting.check_count(self.n_clients, "n_clients")
+        accounting.check_noise_seed(self.noise_seed)
         for name in ("head_steps", "pretrain_epochs", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -574,7 +596,8 @@ class DPFedEmbTrainer:
 
         Sets ``clients_`` (the virtual clients), ``history_`` (per round: clients
         sampled, empty ones included, mean delta norm before clipping, fraction
-        clipped) and ``rounds_run_``.
+        clipped), ``rounds_run_`` and ``noise_seed_`` (the run's ``noise_seed``). The
+        noise and the sample come from :meth:`noise_source`.
         """
         self._check_params()
         self.clients_ = virtual_clients(self._users(population), self.users_per_client, self.seed,
@@ -582,12 +605,13 @@ class DPFedEmbTrainer:
         backbone = self._backbone()
         shapes = {k: v.detach() for k, v in backbone.named_parameters()}
         theta = flatten(shapes).clone()
-        aggregator = self.make_aggregator(len(self.clients_))
+        source = self.noise_source()
+        aggregator = self.make_aggregator(len(self.clients_), source)
         optimiser = ServerMomentum(self.server_lr, self.server_momentum)
         self.history_ = []
         for t in tqdm(range(self.rounds), desc="DP-FedEmb rounds", disable=not self.progress,
                       leave=False):
-            ids = sample_clients(self.aggregator, self.q, len(self.clients_), t, self.seed)
+            ids = sample_clients(self.aggregator, self.q, len(self.clients_), t, source)
             total, norms = self.round_sum(unflatten(theta, shapes), ids, t)
             theta = optimiser.step(theta, aggregator.aggregate(total, t))
             seen = len(ids) > 0
@@ -596,15 +620,29 @@ class DPFedEmbTrainer:
                                   "clipped": float((norms > self.clip).float().mean()) if seen
                                   else 0.0})
         torch.nn.utils.vector_to_parameters(theta, backbone.parameters())
-        self.rounds_run_ = self.rounds
+        self.rounds_run_, self.noise_seed_ = self.rounds, self.noise_seed
         return self
 
-    def make_aggregator(self, n_clients: int) -> DPFedAvg | DPFTRL:
-        """The noisy aggregator for a population of ``n_clients`` virtual clients."""
+    def noise_source(self) -> NoiseSource:
+        """A fresh source of one run's noise and client sample
+        (:mod:`spinml.federated.noise`): secure unless ``noise_seed`` is set (then
+        reproducible, with a warning); at ``sigma = 0``, reproducible from ``seed``."""
+        if self.noise_seed is not None:
+            warnings.warn(f"noise_seed = {self.noise_seed}: the noise and the client sample are "
+                          f"reproducible by anyone who knows it, so the privacy guarantee does "
+                          f"not hold (for tests only)", UserWarning, stacklevel=3)
+            return NoiseSource(self.noise_seed)
+        return NoiseSource(self.seed) if self.sigma == 0 else NoiseSource()
+
+    def make_aggregator(self, n_clients: int,
+                        source: NoiseSource | None = None) -> DPFedAvg | DPFTRL:
+        """The noisy aggregator for a population of ``n_clients`` virtual clients, drawing
+        its noise from ``source`` (``None``: :meth:`noise_source`)."""
+        source = self.noise_source() if source is None else source
         if self.aggregator == "fedavg":
-            return DPFedAvg(self.clip, self.sigma, self.q * n_clients, self.seed)
+            return DPFedAvg(self.clip, self.sigma, self.q * n_clients, source)
         per_epoch = int(np.ceil(1 / self.q))
-        return DPFTRL(self.clip, self.sigma, max(1, n_clients // per_epoch), per_epoch, self.seed)
+        return DPFTRL(self.clip, self.sigma, max(1, n_clients // per_epoch), per_epoch, source)
 
     def server(self, n_clients: int) -> DPFedAvg | DPFTRL:
         """Deprecated name of :meth:`make_aggregator` (goes in spinml 0.3)."""
@@ -637,14 +675,16 @@ class DPFedEmbTrainer:
         :meth:`fit`) with ``users_per_client`` users per client, from ``dp-accounting``'s
         ``accountant`` (``"pld"``; ``"rdp"`` for ``users_per_client = 1`` or DP-FTRL only;
         :func:`~spinml.federated.accounting.epsilon`). The record's ``n_clients`` is ``B``:
-        the clients of :meth:`fit`, else ``n_clients``."""
+        the clients of :meth:`fit`, else ``n_clients``; its ``noise`` says whether the
+        noise of :meth:`fit` (else the one ``noise_seed`` asks for) was secure."""
         self._check_params()
         clients = getattr(self, "clients_", None)
         return accounting.epsilon(delta, q=self.q, sigma=self.sigma,
                                   rounds=getattr(self, "rounds_run_", self.rounds),
                                   accountant=accountant, aggregator=self.aggregator,
                                   users_per_client=self.users_per_client,
-                                  n_clients=self.n_clients if clients is None else len(clients))
+                                  n_clients=self.n_clients if clients is None else len(clients),
+                                  noise_seed=getattr(self, "noise_seed_", self.noise_seed))
 
     @staticmethod
     def calibrate(target_epsilon: float, delta: float, rounds: int, q: float,

@@ -10,7 +10,10 @@ and server aggregation as :class:`~spinml.federated.DPFedEmbTrainer`.
   clients of the accounting.
 - The ServerApp samples clients (:func:`~spinml.federated.dp_fedemb.sample_clients`),
   sums the replies, adds noise and averages (the trainer's aggregator) and
-  steps the server optimiser, then writes the backbone into the trainer.
+  steps the server optimiser, then writes the backbone into the trainer. The
+  sample and the noise are drawn on the server only, from the trainer's
+  :meth:`~spinml.federated.DPFedEmbTrainer.noise_source` (secret unless
+  ``noise_seed`` is set).
 
 :func:`run_in_process` runs the pair in this process over :class:`InProcessGrid`,
 a :class:`flwr.serverapp.Grid` that hands each message to the ClientApp directly
@@ -85,14 +88,15 @@ def make_server_app(trainer: DPFedEmbTrainer, n_clients: int) -> ServerApp:
                              f"(one per virtual client)")
         shapes = {k: v.detach() for k, v in backbone.named_parameters()}
         theta = flatten(shapes).clone()
-        aggregator = trainer.make_aggregator(n_clients)
+        source = trainer.noise_source()
+        aggregator = trainer.make_aggregator(n_clients, source)
         optimiser = ServerMomentum(trainer.server_lr, trainer.server_momentum)
         for t in range(trainer.rounds):
             state = ArrayRecord({k: v.clone() for k, v in unflatten(theta, shapes).items()})
             messages = [
                 Message(RecordDict({"backbone": state, "config": ConfigRecord({"round": t})}),
                         dst_node_id=nodes[i], message_type="train", group_id=str(t))
-                for i in sample_clients(trainer.aggregator, trainer.q, n_clients, t, trainer.seed)
+                for i in sample_clients(trainer.aggregator, trainer.q, n_clients, t, source)
             ]
             total = torch.zeros_like(theta)
             for reply in grid.send_and_receive(messages):
@@ -101,7 +105,7 @@ def make_server_app(trainer: DPFedEmbTrainer, n_clients: int) -> ServerApp:
                 total += flatten(reply.content["delta"].to_torch_state_dict())
             theta = optimiser.step(theta, aggregator.aggregate(total, t))
         torch.nn.utils.vector_to_parameters(theta, backbone.parameters())
-        trainer.rounds_run_ = trainer.rounds
+        trainer.rounds_run_, trainer.noise_seed_ = trainer.rounds, trainer.noise_seed
 
     return app
 

@@ -4,11 +4,18 @@ neighbouring relation."""
 from __future__ import annotations
 
 import math
+import time
 
 import dp_accounting
 import pytest
 
-from spinml.federated.accounting import calibrate_sigma, epsilon
+from spinml.federated.accounting import (
+    PLD_MAX_POINTS,
+    calibrate_sigma,
+    epsilon,
+    pld_grid_points,
+    pld_sigma_floor,
+)
 
 
 @pytest.mark.parametrize("accountant", ["rdp", "pld"])
@@ -138,3 +145,66 @@ def test_calibrate_several_users_per_client_reaches_replace_one_target():
     assert epsilon(delta, q=q, sigma=sigma, rounds=rounds, users_per_client=4).epsilon <= target
     assert replace_one(sigma * 0.97) > target
     assert sigma > calibrate_sigma(target, delta, rounds, q) * 1.05
+
+
+# ---------------------------------------------------------------- edge cases (issue #19, item 13)
+
+def test_infinite_sigma_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"sigma \(noise multiplier\) must be a finite number"):
+        epsilon(1e-5, q=0.1, sigma=math.inf, rounds=10)
+    with pytest.raises(ValueError, match="sigma"):
+        epsilon(1e-5, q=0.1, sigma=math.nan, rounds=10)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("users_per_client", [1, 4])
+def test_tiny_sigma_is_refused_by_pld_before_building_its_grid(users_per_client):
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"sigma = 1e-06 is too small for the PLD accountant.*"
+                                         r"privacy-loss grid would hold 5e\+15 points"):
+        epsilon(1e-5, q=0.1, sigma=1e-6, rounds=10, users_per_client=users_per_client)
+    assert time.perf_counter() - start < 10
+    # RDP has no grid: it accounts the same sigma (a huge epsilon)
+    assert epsilon(1e-5, q=0.1, sigma=1e-6, rounds=10, accountant="rdp").epsilon > 1e9
+
+
+def test_pld_grid_points_is_the_accountants_grid_and_floor_is_its_limit():
+    pld = dp_accounting.pld.privacy_loss_distribution.from_gaussian_mechanism(
+        standard_deviation=1.0, sampling_prob=0.1)
+    built = max(len(pld._pmf_remove._probs), len(pld._pmf_add._probs))
+    assert pld_grid_points(0.1, 1.0) == pytest.approx(built, rel=1e-3)
+    floor = pld_sigma_floor(0.1)
+    assert pld_grid_points(0.1, floor) <= PLD_MAX_POINTS < pld_grid_points(0.1, floor * 0.99)
+    assert pld_sigma_floor(0.1, "REPLACE_ONE") > floor
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("users_per_client", [1, pytest.param(4, marks=pytest.mark.slow)])
+def test_calibrate_refuses_a_target_reached_only_below_the_pld_floor(users_per_client):
+    # k = 1: refused from RDP's bound at the floor at once; k = 4: from PLD's value there
+    # (a grid of 1e6 points: 20 to 45 s)
+    with pytest.raises(ValueError, match=r"target_epsilon = 10000 is reached below sigma = "
+                                         r"0\.1[0-9]+.*PLD accountant's limit at q = 0\.1"):
+        calibrate_sigma(1e4, 1e-5, 10, 0.1, users_per_client=users_per_client)
+    sigma = calibrate_sigma(1e4, 1e-5, 10, 0.1, accountant="rdp")
+    assert 0.01 < sigma < 0.1
+    assert epsilon(1e-5, q=0.1, sigma=sigma, rounds=10, accountant="rdp").epsilon <= 1e4
+
+
+@pytest.mark.timeout(60)
+def test_calibrate_tiny_target_returns_a_sigma_meeting_it_or_refuses_naming_it():
+    sigma = calibrate_sigma(1e-6, 1e-5, 10, 0.1)
+    assert epsilon(1e-5, q=0.1, sigma=sigma, rounds=10).epsilon <= 1e-6
+    with pytest.raises(ValueError, match=r"target_epsilon = 1e-06 is out of reach: even "
+                                         r"sigma = 100000"):
+        calibrate_sigma(1e-6, 1e-12, 1000, 1.0)
+
+
+def test_ftrl_rounds_per_epoch_is_checked_not_replaced():
+    kw = dict(q=0.1, sigma=1.0, rounds=10, accountant="rdp", aggregator="ftrl")
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="rounds_per_epoch must be a positive integer"):
+            epsilon(1e-5, rounds_per_epoch=bad, **kw)
+    assert epsilon(1e-5, **kw).epsilon == epsilon(1e-5, rounds_per_epoch=10, **kw).epsilon
+    with pytest.raises(ValueError, match="rounds_per_epoch applies to aggregator='ftrl' only"):
+        epsilon(1e-5, q=0.1, sigma=1.0, rounds=10, rounds_per_epoch=5)

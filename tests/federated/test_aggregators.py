@@ -16,7 +16,7 @@ def test_clip_keeps_small_deltas_and_scales_large_ones():
 
 def test_fedavg_noise_std_is_sigma_times_clip():
     sigma, clip, expected, size = 1.3, 0.7, 25.0, 200_000
-    agg = DPFedAvg(clip, sigma, expected, seed=1)
+    agg = DPFedAvg(clip, sigma, expected)
     noise = agg.aggregate(torch.zeros(size), 4) * expected
     # the sample std of 200k normals is within 1 % of the truth with probability > 0.999
     assert noise.std().item() == pytest.approx(sigma * clip, rel=0.01)
@@ -29,7 +29,7 @@ def test_fedavg_noise_std_is_sigma_times_clip():
 
 def test_ftrl_prefix_noise_is_tree_noise():
     sigma, clip, size = 2.0, 0.5, 100_000
-    agg = DPFTRL(clip, sigma, clients_per_round=10, rounds_per_epoch=8, seed=0)
+    agg = DPFTRL(clip, sigma, clients_per_round=10, rounds_per_epoch=8)
     increments = [agg.aggregate(torch.zeros(size), t) * 10 for t in range(7)]
     prefix = torch.stack(increments).cumsum(0)
     # prefix t = 1..7 is the sum of popcount(t) independent tree nodes

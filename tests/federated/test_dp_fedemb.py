@@ -19,6 +19,7 @@ from spinml.federated.dp_fedemb import (
     virtual_clients,
 )
 from spinml.federated.embedding import EmbeddingNet
+from spinml.federated.noise import NoiseSource
 
 
 def population(n_users: int, seed: int = 0) -> list[tuple[np.ndarray, list[str]]]:
@@ -62,10 +63,11 @@ def test_client_returns_backbone_delta_only(setup):
 
 
 def test_poisson_sampling_rate():
-    counts = [len(sample_clients("fedavg", 0.1, 1000, t, seed=0)) for t in range(50)]
+    source = NoiseSource(0)
+    counts = [len(sample_clients("fedavg", 0.1, 1000, t, source)) for t in range(50)]
     assert np.mean(counts) == pytest.approx(100, rel=0.05)
     assert len(set(counts)) > 1
-    epoch = np.concatenate([sample_clients("ftrl", 0.25, 10, t, seed=0) for t in range(4)])
+    epoch = np.concatenate([sample_clients("ftrl", 0.25, 10, t, source) for t in range(4)])
     assert sorted(epoch) == list(range(10))
 
 
@@ -135,12 +137,13 @@ def test_empty_client_contributes_exactly_zero(setup):
     assert not client_deltas(backbone, theta, [clients[empty[0]]], settings, 1, empty[:1]).any()
 
 
-def test_fit_same_seed_same_backbone_and_records_history():
+def test_fit_same_seeds_same_backbone_and_records_history():
     users = population(16)
-    kw = dict(q=0.5, sigma=0.5, rounds=3, users_per_client=2, progress=False)
-    a = DPFedEmbTrainer(seed=3, **kw).fit(users)
-    b = DPFedEmbTrainer(seed=3, **kw).fit(users)
-    c = DPFedEmbTrainer(seed=4, **kw).fit(users)
+    kw = dict(q=0.5, sigma=0.5, rounds=3, users_per_client=2, noise_seed=9, progress=False)
+    with pytest.warns(UserWarning, match="noise_seed"):
+        a = DPFedEmbTrainer(seed=3, **kw).fit(users)
+        b = DPFedEmbTrainer(seed=3, **kw).fit(users)
+        c = DPFedEmbTrainer(seed=4, **kw).fit(users)
     pa, pb, pc = (torch.nn.utils.parameters_to_vector(t.backbone_.parameters())
                   for t in (a, b, c))
     assert torch.equal(pa, pb) and not torch.equal(pa, pc)
@@ -156,14 +159,16 @@ def test_fit_same_seed_same_backbone_and_records_history():
 
 def test_vectorised_fit_equals_sequential_fit_with_an_empty_client():
     users = population(16)
-    kw = dict(q=0.5, sigma=1.0, rounds=2, users_per_client=2, head_steps=1, progress=False)
-    trainer = DPFedEmbTrainer(**kw).fit(users)
+    kw = dict(q=0.5, sigma=1.0, rounds=2, users_per_client=2, head_steps=1, noise_seed=0,
+              progress=False)
+    with pytest.warns(UserWarning, match="noise_seed"):
+        trainer = DPFedEmbTrainer(**kw).fit(users)
+        slow = DPFedEmbTrainer(vectorised=False, **kw).fit(users).backbone_
     fast = trainer.backbone_
     empty = [i for i, c in enumerate(trainer.clients_) if not c.users]
     assert len(trainer.clients_) == 8 and empty
-    assert set(empty) & set(sample_clients("fedavg", 0.5, 8, 0, seed=0))
-    assert trainer.history_[0]["clients"] == len(sample_clients("fedavg", 0.5, 8, 0, seed=0))
-    slow = DPFedEmbTrainer(vectorised=False, **kw).fit(users).backbone_
+    sample = sample_clients("fedavg", 0.5, 8, 0, NoiseSource(0))
+    assert set(empty) & set(sample) and trainer.history_[0]["clients"] == len(sample)
     torch.testing.assert_close(torch.nn.utils.parameters_to_vector(fast.parameters()),
                                torch.nn.utils.parameters_to_vector(slow.parameters()),
                                atol=1e-5, rtol=0)
@@ -255,11 +260,14 @@ def test_crop_target_trainer_trains_and_evaluates_on_crops():
 
 
 def test_make_aggregator_gives_the_mechanism_and_server_is_its_old_name():
-    fedavg = DPFedEmbTrainer(q=0.25, clip=0.5, sigma=2.0, seed=1).make_aggregator(40)
+    source = NoiseSource(1)
+    fedavg = DPFedEmbTrainer(q=0.25, clip=0.5, sigma=2.0).make_aggregator(40, source)
     assert isinstance(fedavg, DPFedAvg)
-    assert (fedavg.clip, fedavg.sigma, fedavg.expected_clients, fedavg.seed) == (0.5, 2.0, 10, 1)
+    assert (fedavg.clip, fedavg.sigma, fedavg.expected_clients) == (0.5, 2.0, 10)
+    assert fedavg.source is source
     ftrl = DPFedEmbTrainer(q=0.25, aggregator="ftrl").make_aggregator(40)
     assert isinstance(ftrl, DPFTRL) and (ftrl.clients_per_round, ftrl.rounds_per_epoch) == (10, 4)
     with pytest.warns(DeprecationWarning, match="make_aggregator"):
-        old = DPFedEmbTrainer(q=0.25, clip=0.5, sigma=2.0, seed=1).server(40)
-    assert vars(old) == vars(fedavg)
+        old = DPFedEmbTrainer(q=0.25, clip=0.5, sigma=2.0).server(40)
+    assert isinstance(old, DPFedAvg) and old.source.secure
+    assert (old.clip, old.sigma, old.expected_clients) == (0.5, 2.0, 10)

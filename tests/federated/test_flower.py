@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from spinml import DPFedEmbTrainer
+from spinml.federated.noise import NoiseSource
 
 flower = pytest.importorskip("spinml.federated.flower")
 
@@ -20,15 +21,19 @@ def population(n_users: int) -> list[tuple[np.ndarray, list[str]]]:
              [f"u{u}/pet{i % 2}" for i in range(8)]) for u in range(n_users)]
 
 
-@pytest.mark.parametrize("sigma", [0.0, 0.8])
-def test_flower_equals_in_process_trainer_with_empty_clients(sigma):
+@pytest.mark.filterwarnings("ignore:noise_seed")
+@pytest.mark.parametrize("sigma, noise_seed", [(0.0, None), (0.8, 5)])
+def test_flower_equals_in_process_trainer_with_empty_clients(sigma, noise_seed):
     users = population(24)
-    kw = dict(q=0.6, sigma=sigma, rounds=3, users_per_client=2, head_steps=1, progress=False)
+    kw = dict(q=0.6, sigma=sigma, rounds=3, users_per_client=2, head_steps=1,
+              noise_seed=noise_seed, progress=False)
     reference = DPFedEmbTrainer(**kw).fit(users)
     federated = flower.run_in_process(DPFedEmbTrainer(**kw), users)
     assert len(federated.clients_) == 12
     empty = {i for i, c in enumerate(federated.clients_) if not c.users}
-    assert empty and empty & set(flower.sample_clients("fedavg", 0.6, 12, 1, seed=0))
+    source = NoiseSource(0 if noise_seed is None else noise_seed)  # sigma = 0: the public seed
+    assert empty and any(empty & set(flower.sample_clients("fedavg", 0.6, 12, t, source))
+                         for t in range(3))
     a = torch.nn.utils.parameters_to_vector(reference.backbone_.parameters())
     b = torch.nn.utils.parameters_to_vector(federated.backbone_.parameters())
     assert (a - b).abs().max().item() <= 1e-5
@@ -61,3 +66,12 @@ def test_clear_error_without_flower():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "pip install 'spinml[federated]'" in out
+
+
+def test_flower_noise_is_secret_by_default():
+    users = population(8)
+    kw = dict(q=1.0, sigma=0.8, rounds=1, users_per_client=2, progress=False)
+    a, b = (flower.run_in_process(DPFedEmbTrainer(**kw), users) for _ in range(2))
+    va, vb = (torch.nn.utils.parameters_to_vector(t.backbone_.parameters()) for t in (a, b))
+    assert (va - vb).abs().max().item() > 1e-3
+    assert a.epsilon(1e-3).noise == "secure" and a.epsilon(1e-3).holds
