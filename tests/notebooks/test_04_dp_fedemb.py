@@ -28,6 +28,7 @@ def test_notebook_writes_figure_and_table(tmp_path):
     private = table[table.setting == "private"].iloc[0]
     assert np.isfinite(private.epsilon) and private.epsilon > 0
     assert private.accountant == "pld" and "Poisson" in private.sampling
+    assert private.noise == "secure" and private.holds  # secret noise by default
     assert np.isinf(table[table.setting == "non-private"].epsilon).all()
     trend = pd.read_csv(out / "trend.csv")
     assert sorted(set(trend.n_users)) == [40, 60]
