@@ -12,6 +12,23 @@ A run of policy ``p`` (scheme ``{target}_{background}``), mixing fraction
 5. evaluate utility on the user's real test images and per-object privacy
    (:class:`~spinml.evaluate.Evaluator`).
 
+Mixing at ``alpha = 1`` is the ``L0_L0`` run itself (same images, same order,
+same model), and at ``alpha = 0`` the scheme's own run.
+
+Baselines (:data:`BASELINES`, the frame's ``scheme`` column names them; their
+rows hold utility only) are trained by the same Trainer, from the same start,
+and scored on the same test images:
+
+- ``public``: ``n_per_class`` fresh public renders per class (seed ``1 + s``):
+  what the user gets with nothing shared and no generator;
+- ``references``: the user's own references, on the device: the local
+  alternative that shares nothing;
+- ``oracle``: ``n_oracle`` of the user's own images per class (the mini-world
+  renders them; never the test images): the ceiling.
+
+:func:`sweep` runs every user of ``Settings.users`` and adds a ``user`` column;
+:mod:`spinml.evaluate.paired` compares arms pair by pair.
+
 Each stage's output is cached under ``cache/<stage>/<key>``, the key being the
 SHA-256 of a request: the stage's settings, its inputs' keys, the library
 versions, the SHA-256 of spinml's own source files (``spinml/**/*.py``, once
@@ -46,7 +63,11 @@ from spinml.data.synthetic import SyntheticSet
 from spinml.io import atomic_dir, library_versions, read_manifest, write_manifest
 from spinml.policy import Level, SharingPolicy
 
-__all__ = ["Settings", "Experiment", "run", "sweep", "all_schemes", "default_cache"]
+__all__ = ["Settings", "Experiment", "run", "sweep", "all_schemes", "default_cache", "BASELINES",
+           "utility_runs"]
+
+BASELINES = ("public", "references", "oracle")
+"""The baseline arms of every utility table (see the module)."""
 
 T = TypeVar("T")
 
@@ -65,15 +86,20 @@ def all_schemes() -> list[str]:
 class Settings:
     """Everything a run depends on besides its policy, ``alpha`` and seed.
 
-    Data: mini-world private user ``user`` (``n_ref`` / ``n_test`` images per
-    class at ``image_size`` px), or ``data`` / ``test_data``, folders in the
+    Data: mini-world private users ``users`` (``n_ref`` / ``n_test`` images
+    per class at ``image_size`` px; an :class:`Experiment` runs the first,
+    ``user``; :func:`sweep` all of them; the ``oracle`` baseline trains on
+    ``n_oracle`` of the user's images per class), or ``data`` / ``test_data``, folders in the
     SpinML artifact or plain layout. Models: ``sd`` / ``controlnet`` /
     ``encoder`` folders, empty for the bundled zoo. Generation: ``lora_steps``
     AdamW steps at ``lora_lr`` and rank ``lora_rank`` per L2 object;
     ``n_per_class`` images per class, ``sample_steps`` solver steps at
     classifier-free guidance ``guidance``, L1 objects' ControlNet residuals
     scaled by ``conditioning_scale``. Training: :class:`~spinml.Trainer`
-    with ``arch``, ``epochs``, ``batch_size``, ``lr`` and ``color_jitter``.
+    with ``arch``, ``epochs``, ``batch_size``, ``lr`` and ``color_jitter``,
+    fine-tuning ``init`` (``Trainer(init=...)``: ``"miniworld"``, the zoo's
+    backbone pre-trained on the public mini-world, or a saved
+    ``TrainedModel`` folder; ``""`` trains ``arch`` from scratch).
     Evaluation: with ``adapt``, utility is that of the model adapted on the
     device to the user's unlabelled references (BatchNorm statistics,
     :meth:`~spinml.train.TrainedModel.adapt`).
@@ -87,11 +113,12 @@ class Settings:
     for all of the user's images.
     """
 
-    user: int = 0
+    users: tuple[int, ...] = (0,)
     data: str = ""
     test_data: str = ""
     n_ref: int = 5
-    n_test: int = 25
+    n_test: int = 100
+    n_oracle: int = 100
     image_size: int = 32
     sd: str = ""
     controlnet: str = ""
@@ -109,12 +136,24 @@ class Settings:
     lr: float = 1e-3
     color_jitter: float = 0.25
     adapt: bool = True
+    init: str = "miniworld"
+
+    @property
+    def user(self) -> int:
+        """The user an :class:`Experiment` runs: the first of ``users``."""
+        return self.users[0]
 
     def __post_init__(self) -> None:
+        users = (self.users,) if isinstance(self.users, int) else tuple(self.users)
+        if (not users or len(set(users)) != len(users)
+                or any(isinstance(u, bool) or not isinstance(u, int) or u < 0 for u in users)):
+            raise ValueError("Settings.users must be distinct non-negative integers, "
+                             f"got {self.users!r}")
+        object.__setattr__(self, "users", users)
         if bool(self.data) != bool(self.test_data):
             raise ValueError("give both data and test_data folders, or neither (mini-world)")
-        for name in ("n_ref", "n_test", "image_size", "lora_steps", "lora_rank", "n_per_class",
-                     "sample_steps", "epochs", "batch_size"):
+        for name in ("n_ref", "n_test", "n_oracle", "image_size", "lora_steps", "lora_rank",
+                     "n_per_class", "sample_steps", "epochs", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"Settings.{name} must be a positive integer, got {value!r}")
@@ -130,6 +169,14 @@ class Settings:
         if not self.conditioning_scale >= 0:
             raise ValueError("Settings.conditioning_scale must be >= 0, "
                              f"got {self.conditioning_scale!r}")
+        if not isinstance(self.init, str):
+            raise TypeError(f"Settings.init must be a backbone name or a folder (text), "
+                            f"got {self.init!r}")
+        from spinml.train.pretrained import ZOO_BACKBONES
+
+        if self.init and self.init not in ZOO_BACKBONES and not Path(self.init).is_dir():
+            raise FileNotFoundError(f"Settings.init: {self.init!r} is neither a zoo backbone "
+                                    f"{sorted(ZOO_BACKBONES)} nor a folder")
         for name in ("data", "test_data", "sd", "controlnet", "encoder"):
             folder = getattr(self, name)
             if folder and not Path(folder).is_dir():
@@ -145,9 +192,19 @@ _STAGE_FIELDS = {
     "upload": ("user", "data", "test_data", "n_ref", "n_test", "image_size"),
     "synthetic": ("sd", "controlnet", "lora_steps", "lora_rank", "lora_lr", "n_per_class",
                   "sample_steps", "guidance", "conditioning_scale"),
-    "model": ("arch", "epochs", "batch_size", "lr", "color_jitter"),
+    "model": ("arch", "epochs", "batch_size", "lr", "color_jitter", "init"),
     "metrics": ("encoder", "adapt"),
 }
+_BASELINE_FIELDS = ("n_oracle",)
+"""Settings that only baselines read (in their keys beside the model stage's)."""
+
+
+_L0_L0 = SharingPolicy("target=L0,background=L0")
+
+
+def _effective(policy: SharingPolicy, alpha: float) -> tuple[SharingPolicy, float]:
+    """The run that trains on the same images: at ``alpha = 1``, ``L0_L0``'s own."""
+    return (_L0_L0, 0.0) if alpha == 1 else (policy, alpha)
 
 
 _FOLDERS = ("data", "test_data", "sd", "controlnet", "encoder")
@@ -325,27 +382,79 @@ class Experiment:
         return self._cached("synthetic", key, make, lambda f: SyntheticSet.load(f / "synthetic"))
 
     def training_set(self, policy: SharingPolicy | str, alpha: float, seed: int) -> SyntheticSet:
-        """The scheme's synthetic set with a fraction ``alpha`` drawn from ``L0_L0``."""
-        alpha = _check_alpha(alpha)
+        """The scheme's synthetic set with a fraction ``alpha`` drawn from ``L0_L0``;
+        at ``alpha = 1`` the ``L0_L0`` set itself, at 0 the scheme's own."""
+        policy, alpha = _effective(SharingPolicy.coerce(policy), _check_alpha(alpha))
         own = self.synthetic(policy, seed)
         if alpha == 0:
             return own
-        return own.mix(self.synthetic(SharingPolicy(default=Level.L0), seed), alpha, seed=seed)
+        return own.mix(self.synthetic(_L0_L0, seed), alpha, seed=seed)
+
+    def trainer(self, seed: int):
+        """The :class:`~spinml.Trainer` of every arm: the settings' recipe and ``seed``."""
+        from spinml.train import Trainer
+
+        s = self.settings
+        return Trainer(arch=s.arch, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size,
+                       color_jitter=s.color_jitter, init=s.init or None, seed=seed,
+                       progress=self.progress)
 
     def model(self, policy: SharingPolicy | str, alpha: float, seed: int):
         """The specialised model trained on :meth:`training_set`."""
-        from spinml.train import TrainedModel, Trainer
+        from spinml.train import TrainedModel
 
-        policy = SharingPolicy.coerce(policy)
-        key = self._key("model", policy=str(policy), alpha=_check_alpha(alpha), seed=seed)
+        policy, alpha = _effective(SharingPolicy.coerce(policy), _check_alpha(alpha))
+        key = self._key("model", policy=str(policy), alpha=alpha, seed=seed)
 
         def make(tmp: Path) -> None:
-            s = self.settings
-            trainer = Trainer(arch=s.arch, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size,
-                              color_jitter=s.color_jitter, seed=seed, progress=self.progress)
-            trainer.fit(self.training_set(policy, alpha, seed)).save(tmp / "model")
+            self.trainer(seed).fit(self.training_set(policy, alpha, seed)).save(tmp / "model")
 
         return self._cached("model", key, make, lambda f: TrainedModel.load(f / "model"))
+
+    def baseline_set(self, arm: str, seed: int) -> ReferenceSet:
+        """The real images baseline ``arm`` (:data:`BASELINES`) trains on."""
+        s = self.settings
+        if arm == "references":
+            return self.data()[0]
+        if arm not in BASELINES:
+            raise ValueError(f"unknown baseline {arm!r}; known: {list(BASELINES)}")
+        if s.data:
+            raise ValueError(f"baseline {arm!r} renders mini-world images: it needs the "
+                             "mini-world, not the data folders")
+        from spinml.data import miniworld
+
+        if arm == "public":
+            return miniworld.public(s.n_per_class, seed=1 + seed, size=s.image_size,
+                                    progress=False)
+        return miniworld.user(s.user, n_ref=s.n_oracle, n_test=0, size=s.image_size)[0]
+
+    def baseline_model(self, arm: str, seed: int):
+        """The model of baseline ``arm`` trained by :meth:`trainer` on :meth:`baseline_set`."""
+        from spinml.train import TrainedModel
+
+        key = self._key("model", arm=arm, seed=seed,
+                        **{f: getattr(self.settings, f) for f in _BASELINE_FIELDS})
+
+        def make(tmp: Path) -> None:
+            self.trainer(seed).fit(self.baseline_set(arm, seed)).save(tmp / "model")
+
+        return self._cached("model", key, make, lambda f: TrainedModel.load(f / "model"))
+
+    def run_baseline(self, arm: str, *, seed: int = 0) -> pd.DataFrame:
+        """Utility of baseline ``arm`` (rows of object ``"model"``; ``scheme`` = ``arm``)."""
+        key = self._key("metrics", arm=arm, seed=seed,
+                        **{f: getattr(self.settings, f) for f in _BASELINE_FIELDS})
+
+        def make(tmp: Path) -> None:
+            report = self.evaluator().evaluate(model=self.baseline_model(arm, seed),
+                                               scheme=arm, seed=seed)
+            report.to_frame().to_csv(tmp / "metrics.csv", index=False)
+
+        return self._with_user(self._cached(
+            "metrics", key, make, lambda f: pd.read_csv(f / "metrics.csv", dtype={"seed": int})))
+
+    def _with_user(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(user=self.settings.user)
 
     def run(self, policy: SharingPolicy | str, *, alpha: float = 0.0,
             seed: int = 0) -> pd.DataFrame:
@@ -361,20 +470,27 @@ class Experiment:
                 sanitized=self.upload(policy), scheme=policy.scheme, alpha=alpha, seed=seed)
             metrics.to_frame().to_csv(tmp / "metrics.csv", index=False)
 
-        return self._cached("metrics", key, make,
-                            lambda f: pd.read_csv(f / "metrics.csv", dtype={"seed": int}))
+        return self._with_user(self._cached(
+            "metrics", key, make, lambda f: pd.read_csv(f / "metrics.csv", dtype={"seed": int})))
 
     def sweep(self, policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.0,),
-              seeds: Sequence[int] = (0,)) -> pd.DataFrame:
-        """Every ``(policy, alpha, seed)`` run, concatenated in that order."""
+              seeds: Sequence[int] = (0,), baselines: Sequence[str] = ()) -> pd.DataFrame:
+        """Every ``(policy, alpha, seed)`` run, then every ``(baseline, seed)``,
+        concatenated in that order."""
         policies = [SharingPolicy.coerce(p) for p in policies]
         alphas = [_check_alpha(a) for a in alphas]
         if not policies or not alphas or not seeds:
             raise ValueError("sweep needs at least one policy, one alpha and one seed")
+        unknown = set(baselines) - set(BASELINES)
+        if unknown:
+            raise ValueError(f"unknown baselines {sorted(unknown)}; known: {list(BASELINES)}")
         runs = [(p, a, s) for p in policies for a in alphas for s in seeds]
+        runs += [(arm, None, s) for arm in baselines for s in seeds]
         frames = []
-        for policy, alpha, seed in tqdm(runs, desc="sweep", disable=not self.progress):
-            frames.append(self.run(policy, alpha=alpha, seed=seed))
+        for arm, alpha, seed in tqdm(runs, desc=f"sweep, user {self.settings.user}",
+                                     disable=not self.progress):
+            frames.append(self.run(arm, alpha=alpha, seed=seed) if alpha is not None
+                          else self.run_baseline(arm, seed=seed))
         return pd.concat(frames, ignore_index=True)
 
 
@@ -387,7 +503,21 @@ def run(policy: SharingPolicy | str, *, alpha: float = 0.0, seed: int = 0,
 
 
 def sweep(policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.0,),
-          seeds: Sequence[int] = (0,), *, settings: Settings | None = None,
-          cache: str | Path | None = None, progress: bool = True) -> pd.DataFrame:
-    """:meth:`Experiment.sweep` over ``policies x alphas x seeds``: one tidy DataFrame."""
-    return Experiment(settings, cache=cache, progress=progress).sweep(policies, alphas, seeds)
+          seeds: Sequence[int] = (0,), *, baselines: Sequence[str] = BASELINES,
+          settings: Settings | None = None, cache: str | Path | None = None,
+          progress: bool = True) -> pd.DataFrame:
+    """:meth:`Experiment.sweep` over ``policies x alphas x seeds`` and ``baselines``
+    for each of ``settings.users``: one tidy DataFrame with a ``user`` column."""
+    settings = settings or Settings()
+    return pd.concat([Experiment(dataclasses.replace(settings, users=(u,)), cache=cache,
+                                 progress=progress).sweep(policies, alphas, seeds, baselines)
+                      for u in settings.users], ignore_index=True)
+
+
+def utility_runs(frame: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """One row per arm, user and seed at ``alpha = 0`` (columns ``arm``, ``user``,
+    ``seed``, ``accuracy``): the input of :func:`spinml.evaluate.paired.paired_table`."""
+    rows = frame[(frame["object"] == "model") & (frame["metric"] == metric)
+                 & ~(frame["alpha"] > 0)]
+    return (rows.rename(columns={"scheme": "arm", "value": metric})
+            [["arm", "user", "seed", metric]].reset_index(drop=True))

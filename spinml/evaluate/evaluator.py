@@ -13,7 +13,9 @@ reference images (the members) and held-out real images (the non-members).
 - ``sim``: :func:`~spinml.evaluate.similarity` of synthetic to reference segments;
 - ``memorisation_encoder`` / ``memorisation_pixel``:
   :func:`~spinml.evaluate.memorisation_distance` in encoder and pixel space;
-- ``mia_auc``: :func:`~spinml.evaluate.membership_auc` in encoder space.
+- ``mia_auc``: :func:`~spinml.evaluate.membership_auc` in encoder space;
+- ``mia_tpr_at_1pct_fpr``: the same attack's true-positive rate at 1 % false
+  positives (:func:`~spinml.evaluate.memorisation.tpr_at_fpr`).
 
 Utility (object ``"model"``): accuracy, macro-F1 and per-class accuracy on the
 real test images (:func:`~spinml.evaluate.utility.utility_metrics`).
@@ -35,7 +37,7 @@ from spinml.data.synthetic import SyntheticSet
 from spinml.evaluate.distances import features, nearest_distances
 from spinml.evaluate.encoder import ImageEncoder
 from spinml.evaluate.leakage import leakage_table
-from spinml.evaluate.memorisation import membership_auc_of_rows
+from spinml.evaluate.memorisation import membership_auc_of_rows, membership_tpr_of_rows
 from spinml.evaluate.similarity import mean_cosine
 from spinml.evaluate.utility import utility_metrics
 from spinml.image import segment_on_black
@@ -44,7 +46,7 @@ __all__ = ["Evaluator", "RunMetrics", "OBJECTS", "PRIVACY_METRICS", "COLUMNS"]
 
 OBJECTS = ("target", BACKGROUND)
 PRIVACY_METRICS = ("mi", "shape_leak", "sim", "memorisation_encoder", "memorisation_pixel",
-                   "mia_auc")
+                   "mia_auc", "mia_tpr_at_1pct_fpr")
 COLUMNS = ["scheme", "target_level", "background_level", "alpha", "object", "metric", "seed",
            "value"]
 
@@ -168,6 +170,7 @@ class Evaluator:
             metrics.values[obj, "memorisation_pixel"] = float(
                 nearest_distances(features(synth), members_pixels).mean())
             metrics.values[obj, "mia_auc"] = membership_auc_of_rows(m, o, s)
+            metrics.values[obj, "mia_tpr_at_1pct_fpr"] = membership_tpr_of_rows(m, o, s)
 
 
 def __getattr__(name: str) -> type:

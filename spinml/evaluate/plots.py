@@ -1,7 +1,8 @@
 """Privacy-utility figures from a sweep's tidy DataFrame (SpinML's Figure 3).
 
 Error bars are 95 % t-intervals over seeds: ``mean +- t_{0.975, n-1} * sd / sqrt(n)``
-(none with a single seed).
+(NaN, drawn as none, with a single seed). Baseline arms (rows of utility only,
+e.g. ``public``, ``references``, ``oracle``) are horizontal lines.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ METRIC_NAMES = {
     "memorisation_encoder": "nearest-neighbour distance (encoder)",
     "memorisation_pixel": "nearest-neighbour distance (RMS pixels)",
     "mia_auc": "membership-inference AUC",
+    "mia_tpr_at_1pct_fpr": "membership-inference TPR at 1 % FPR",
     "accuracy": "test accuracy on real images",
     "macro_f1": "macro-F1 on real images",
 }
@@ -33,7 +35,7 @@ def summarise(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     def half_width(values: pd.Series) -> float:
         n = len(values)
         if n < 2:
-            return 0.0
+            return np.nan
         return float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
 
     grouped = frame.groupby(by, sort=True)["value"]
@@ -53,7 +55,8 @@ def privacy_utility(frame: pd.DataFrame, obj: str, metric: str, *,
                     highlight: str | None = None, ax: Axes | None = None) -> Figure:
     """Mean privacy ``metric`` of object ``obj`` (x) against mean ``utility`` (y), one
     point per scheme at mixing fraction ``alpha``, with 95 % CIs over seeds on both
-    axes; ``highlight`` (a scheme name such as ``"L2_L0"``) is ringed."""
+    axes; ``highlight`` (a scheme name such as ``"L2_L0"``) is ringed. Arms with
+    utility but no privacy rows (the baselines) are horizontal lines."""
     data = frame[np.isclose(frame["alpha"], alpha)]
     x = summarise(data[(data["object"] == obj) & (data["metric"] == metric)], ["scheme"])
     y = summarise(data[(data["object"] == "model") & (data["metric"] == utility)], ["scheme"])
@@ -62,6 +65,12 @@ def privacy_utility(frame: pd.DataFrame, obj: str, metric: str, *,
                          f"at alpha {alpha}")
     both = x.merge(y, on="scheme", suffixes=("_x", "_y"))
     fig, ax = _axes(ax)
+    for (_, row), style in zip(y[~y["scheme"].isin(both["scheme"])].iterrows(),
+                               ("--", ":", "-.", (0, (5, 1))) * len(y), strict=False):
+        ax.axhline(row["mean"], color="grey", linestyle=style, linewidth=1)
+        ax.annotate(row.scheme, (1.0, row["mean"]), xycoords=("axes fraction", "data"),
+                    xytext=(-4, 2), textcoords="offset points", ha="right", fontsize=8,
+                    color="dimgrey")
     palette = sns.color_palette("viridis", len(both))
     for (_, row), colour in zip(both.iterrows(), palette, strict=True):
         ax.errorbar(row.mean_x, row.mean_y, xerr=row.ci_x, yerr=row.ci_y, fmt="o",

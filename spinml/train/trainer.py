@@ -40,6 +40,7 @@ from spinml.estimator import Estimator
 from spinml.image import nhwc_to_nchw, to_unit_range
 from spinml.io import atomic_dir, library_versions, read_manifest
 from spinml.train.architectures import ARCHITECTURES, build_model
+from spinml.train.pretrained import check_init, describe_init, resolve_init
 
 __all__ = ["Trainer", "TrainedModel", "random_crop_flip", "random_color"]
 
@@ -310,6 +311,13 @@ class Trainer(Estimator):
         (:func:`random_color`); 0 switches it off.
     arch_kwargs
         Passed to the architecture, e.g. ``{"width": 0.35}`` for ``mobilenet_v2``.
+    init
+        ``None``: random initial weights. Otherwise the pretrained network to
+        fine-tune (then ``arch`` and ``arch_kwargs`` are not read): a zoo
+        backbone's name (``"miniworld"``, pre-trained on the public mini-world),
+        a saved :class:`TrainedModel` folder, a :class:`TrainedModel` or an
+        ``nn.Module``; a new head when its classes differ from the data set's
+        (:mod:`spinml.train.pretrained`).
     progress
         Show a ``tqdm`` progress bar.
 
@@ -335,6 +343,7 @@ class Trainer(Estimator):
                  lr: float = 1e-3, batch_size: int = 128, val_fraction: float = 0.1,
                  seed: int = 0, device: str | None = None, augment: bool = True,
                  color_jitter: float = 0.0, arch_kwargs: dict[str, Any] | None = None,
+                 init: str | Path | nn.Module | TrainedModel | None = None,
                  progress: bool = True) -> None:
         self.arch = arch
         self.epochs = epochs
@@ -346,11 +355,12 @@ class Trainer(Estimator):
         self.augment = augment
         self.color_jitter = color_jitter
         self.arch_kwargs = arch_kwargs
+        self.init = init
         self.progress = progress
         self._check_params(self.get_params())
 
     _PARAMS = ("arch", "epochs", "lr", "batch_size", "val_fraction", "seed", "device",
-               "augment", "color_jitter", "arch_kwargs", "progress")
+               "augment", "color_jitter", "arch_kwargs", "init", "progress")
 
     def _check_params(self, params: dict[str, Any]) -> None:
         """Raise a ValueError/TypeError naming the setting that ``params`` do not allow."""
@@ -374,11 +384,12 @@ class Trainer(Estimator):
         if params["arch_kwargs"] is not None and not isinstance(params["arch_kwargs"], dict):
             raise TypeError(f"arch_kwargs must be a dict or None, "
                             f"got {type(params['arch_kwargs']).__name__}")
+        check_init(params["init"])
 
     def _record(self) -> dict[str, Any]:
         """The settings as JSON-friendly values (a module becomes its class path)."""
         return {**self.get_params(), "arch": _arch_name(self.arch),
-                "arch_kwargs": dict(self.arch_kwargs or {})}
+                "arch_kwargs": dict(self.arch_kwargs or {}), "init": describe_init(self.init)}
 
     def fit(self, dataset: Data, val: Data | None = None) -> Trainer:
         """Train on ``dataset``; the best-validation :class:`TrainedModel` goes to
@@ -452,11 +463,14 @@ class Trainer(Estimator):
                seeds: _Seeds) -> TrainedModel:
         (X, y), (X_val, y_val) = train, val
         image_size = (int(X.shape[1]), int(X.shape[2]))
-        if isinstance(self.arch, nn.Module):
+        arch, arch_kwargs = _arch_name(self.arch), dict(self.arch_kwargs or {})
+        if self.init is not None:
+            start = resolve_init(self.init, classes)
+            module, arch, arch_kwargs = start.module, start.arch, start.arch_kwargs
+        elif isinstance(self.arch, nn.Module):
             module = copy.deepcopy(self.arch)
         else:
-            module = build_model(self.arch, len(classes), min(image_size),
-                                 **(self.arch_kwargs or {}))
+            module = build_model(self.arch, len(classes), min(image_size), **arch_kwargs)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
         loader = DataLoader(_Batches(nhwc_to_nchw(X), torch.from_numpy(y)),
                             batch_size=self.batch_size, shuffle=True, collate_fn=_whole_batch,
@@ -496,8 +510,8 @@ class Trainer(Estimator):
         else:
             module.load_state_dict(best_state)
         module.eval()
-        return TrainedModel(module, classes, image_size, arch=_arch_name(self.arch),
-                            arch_kwargs=dict(self.arch_kwargs or {}), params=self._record(),
+        return TrainedModel(module, classes, image_size, arch=arch,
+                            arch_kwargs=arch_kwargs, params=self._record(),
                             history=history, best_epoch=best_epoch)
 
     def _train_epoch(self, accelerator: accelerate.Accelerator, model: nn.Module,

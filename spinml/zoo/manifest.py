@@ -20,6 +20,9 @@ ZOO_DIR = Path(__file__).resolve().parent
 """Where the bundled zoo lives (this package's folder)."""
 
 PARTS = ("sd", "controlnet-canny", "encoder")
+"""The diffusion parts, written together by :func:`~spinml.zoo.build`."""
+OPTIONAL_PARTS = ("backbone",)
+"""Parts added to a built zoo by their own stage (:func:`~spinml.zoo.build_backbone`)."""
 MANIFEST = "manifest.json"
 _VERIFIED: dict[Path, tuple] = {}
 
@@ -93,8 +96,12 @@ def verify(folder: str | Path = ZOO_DIR) -> dict:
 
 
 def zoo_path(part: str, folder: str | Path = ZOO_DIR) -> Path:
-    """The verified folder of one zoo part: ``"sd"``, ``"controlnet-canny"`` or ``"encoder"``."""
-    if part not in PARTS:
-        raise ValueError(f"zoo part must be one of {PARTS}, got {part!r}")
-    verify(folder)
+    """The verified folder of one zoo part: ``"sd"``, ``"controlnet-canny"``,
+    ``"encoder"`` or ``"backbone"``."""
+    if part not in PARTS + OPTIONAL_PARTS:
+        raise ValueError(f"zoo part must be one of {PARTS + OPTIONAL_PARTS}, got {part!r}")
+    manifest = verify(folder)
+    if not any(rel.startswith(f"{part}/") for rel in manifest["files"]):
+        raise FileNotFoundError(f"the zoo in {folder} has no {part}: run "
+                                f"`spinml zoo build --only {part}`")
     return Path(folder).resolve() / part
