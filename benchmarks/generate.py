@@ -37,7 +37,7 @@ SCHEMES = {"L0_L0": "target=L0,background=L0", "L1_L0": "target=L1,background=L0
 
 def per_user(user: int, cache: Path | None, conditioning_scale: float = 1.0
              ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    experiment = Experiment(Settings(user=user, conditioning_scale=conditioning_scale),
+    experiment = Experiment(Settings(users=(user,), conditioning_scale=conditioning_scale),
                             cache=cache, progress=False)
     n = experiment.settings.n_per_class
     row: dict[str, float] = {"user": user}
@@ -138,7 +138,7 @@ def main() -> None:
         out / "generate_examples.png")
     print(f"figure: {out / 'generate_examples.png'} (rows: real, L0_L0, L1_L0, L2_L0; "
           f"4 classes per user, users side by side)")
-    experiment = Experiment(Settings(user=args.users[0]), cache=args.cache, progress=False)
+    experiment = Experiment(Settings(users=(args.users[0],)), cache=args.cache, progress=False)
     for name, result in (("LoRA step vs bare UNet step (target <= 1.2x)", step_ratio(experiment)),
                          ("generate vs pipeline image by image (target >= 3x)",
                           generate_ratio(experiment))):

@@ -38,7 +38,7 @@ class BackboneConfig:
 
     seed: int = 0
     image_size: int = 32
-    n_per_class: int = 1000
+    n_per_class: int = 500
     arch: str = "resnet20"
     epochs: int = 15
     batch_size: int = 64

@@ -12,7 +12,7 @@ from spinml.notebook_report import run_report
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "02_privacy_utility_report.ipynb"
 TOY = {"schemes": "target=L0,background=L0;target=L2,background=L1", "alphas": "0,1",
-       "policy": "target=L2,background=L1", "n_ref": 1, "n_test": 2, "n_per_class": 2,
+       "policy": "target=L2,background=L1", "n_ref": 1, "n_test": 2, "n_oracle": 2, "n_per_class": 2,
        "lora_steps": 2, "sample_steps": 2, "epochs": 1}
 
 
@@ -33,13 +33,16 @@ def test_main_report_writes_finite_tables_figures_and_a_summary(report):
     for name in ("examples", "privacy_utility", "mixing"):
         assert (report / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     metrics = pd.read_csv(report / "tables" / "all_metrics.csv")
-    assert set(metrics.scheme) == {"L0_L0", "L2_L1"} and set(metrics.alpha) == {0.0, 1.0}
+    assert set(metrics.scheme) == {"L0_L0", "L2_L1", "public", "references", "oracle"}
+    assert set(metrics.alpha) == {0.0, 1.0}
+    assert set(metrics[metrics.scheme == "oracle"].object) == {"model"}
     assert np.isfinite(metrics.value).all()
-    for name in ("leakage", "utility"):
+    for name in ("leakage", "utility", "paired"):
         table = pd.read_csv(report / "tables" / f"{name}.csv", header=None)
         assert len(table) > 2
     summary = (report / "summary.md").read_text()
     assert "target MI" in summary and "nan" not in summary.lower()
+    assert "vs public (interval n/a: one user and seed)" in summary
     run = json.loads((report / "run.json").read_text())
     assert run["status"] == "ok" and run["parameters"]["n_per_class"] == 2
 

@@ -1,0 +1,153 @@
+"""Utility of every arm, paired over private users and seeds: what each scheme buys.
+
+For each user and seed, every arm (the baselines ``public``, ``references``,
+``oracle`` and each scheme) is trained by the same Trainer from the same start
+(``Settings.init``) and scored on the same real test images
+(:mod:`spinml.experiment`). The table gives each arm's mean accuracy and its
+paired difference to ``L0_L0`` and to ``public`` with the 95 % t-interval over
+(user, seed) pairs and the minimum detectable difference at that sample size
+(80 % power; :mod:`spinml.evaluate.paired`). Runs go through the experiment
+cache, so a rerun only reads files::
+
+    python benchmarks/utility.py --users 0 1 2 3 4 --seeds 0 1 2 \\
+        --schemes L0_L0 L1_L1 L2_L0 L0_L2 L2_L2 --json benchmarks/results/utility.json
+
+``--set name=value`` changes a :class:`~spinml.experiment.Settings` field
+(e.g. ``--set n_per_class=100`` or ``--set init=`` for training from scratch).
+``--diagnose`` adds, per scheme, the accuracy on its synthetic images of the
+``oracle`` model (trained on the user's real images: does the generated set
+show the activities as the user's world does?) and of the ``public`` model.
+
+``--json`` writes ``{"runs": [{"arm", "user", "seed", "accuracy"}, ...],
+"settings": ..., "table": ..., "diagnostics": ..., "seconds": ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from spinml.evaluate.paired import paired_table
+from spinml.experiment import BASELINES, Experiment, Settings, utility_runs
+from spinml.io import atomic_write_text, library_versions
+from spinml.policy import SharingPolicy
+
+
+def policy_of(scheme: str) -> str:
+    """``"L2_L0"`` -> ``"target=L2,background=L0"`` (a policy string passes through)."""
+    if "=" in scheme:
+        return str(SharingPolicy(scheme))
+    target, _, background = scheme.partition("_")
+    if not background:
+        raise ValueError(f"--schemes: {scheme!r} is not of the form L<t>_L<b>")
+    return f"target={target},background={background}"
+
+
+def settings_from(pairs: list[str], users: list[int]) -> Settings:
+    """Settings with ``name=value`` overrides, each read as its field's type."""
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    changes: dict[str, object] = {"users": tuple(users)}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name not in fields or name == "users":
+            raise ValueError(f"--set {pair!r}: expected NAME=VALUE with NAME a Settings field "
+                             f"other than users: {sorted(set(fields) - {'users'})}")
+        default = getattr(Settings(), name)
+        changes[name] = (text.lower() in ("1", "true", "yes") if isinstance(default, bool)
+                         else type(default)(text))
+    return Settings(**changes)
+
+
+def _fmt(value: float, points: bool = True) -> str:
+    return "   n/a" if math.isnan(value) else f"{100 * value:+6.1f}" if points else \
+        f"{100 * value:6.1f}"
+
+
+def print_table(table: pd.DataFrame, references: tuple[str, ...]) -> None:
+    head = f"{'arm':<11} {'pairs':>5} {'acc %':>6}"
+    for ref in references:
+        head += f" | {'vs ' + ref:>9} {'95 % CI':>15} {'+-':>5} {'MDD':>5}"
+    print(head)
+    for _, row in table.iterrows():
+        line = f"{row.arm:<11} {row.pairs:>5} {_fmt(row.accuracy, False)}"
+        for ref in references:
+            if f"diff_vs_{ref}" not in row:
+                continue
+            low, high = row[f"low_vs_{ref}"], row[f"high_vs_{ref}"]
+            interval = ("n/a" if math.isnan(low)
+                        else f"[{100 * low:+.1f}, {100 * high:+.1f}]")
+            line += (f" | {_fmt(row[f'diff_vs_{ref}'])}    {interval:>15} "
+                     f"{_fmt(row[f'half_width_vs_{ref}'], False).strip():>5} "
+                     f"{_fmt(row[f'mdd_vs_{ref}'], False).strip():>5}")
+        print(line)
+
+
+def diagnose(experiment: Experiment, schemes: list[str], seed: int) -> list[dict]:
+    """Accuracy of the ``oracle`` and ``public`` models on each scheme's synthetic set."""
+    oracle = experiment.baseline_model("oracle", seed)
+    public = experiment.baseline_model("public", seed)
+    rows = []
+    for scheme in schemes:
+        synthetic = experiment.synthetic(policy_of(scheme), seed)
+        rows.append({"arm": scheme, "user": experiment.settings.user, "seed": seed,
+                     "oracle_on_synthetic": oracle.score(synthetic),
+                     "public_on_synthetic": public.score(synthetic)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--schemes", nargs="+",
+                        default=["L0_L0", "L1_L1", "L2_L0", "L0_L2", "L2_L2"])
+    parser.add_argument("--baselines", nargs="*", default=list(BASELINES))
+    parser.add_argument("--set", dest="changes", nargs="*", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--cache", default=None, help="experiment cache ($SPINML_CACHE)")
+    parser.add_argument("--diagnose", action="store_true")
+    parser.add_argument("--json", default=None, help="write the runs here")
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args()
+    settings = settings_from(args.changes, args.users)
+    policies = [policy_of(s) for s in args.schemes]
+
+    began = time.perf_counter()
+    frames, diagnostics = [], []
+    for user in settings.users:
+        experiment = Experiment(dataclasses.replace(settings, users=(user,)), cache=args.cache,
+                                progress=args.progress)
+        for seed in args.seeds:
+            start = time.perf_counter()
+            frames.append(experiment.sweep(policies, seeds=[seed], baselines=args.baselines))
+            if args.diagnose:
+                diagnostics += diagnose(experiment, args.schemes, seed)
+            print(f"user {user} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
+    runs = utility_runs(pd.concat(frames, ignore_index=True))
+    references = tuple(r for r in ("L0_L0", "public") if r in set(runs.arm))
+    table = paired_table(runs, references)
+    seconds = time.perf_counter() - began
+    print(f"\n{len(settings.users)} users x {len(args.seeds)} seeds; accuracy on "
+          f"{4 * settings.n_test} real test images per user; init {settings.init or 'scratch'}; "
+          f"{seconds:.0f} s")
+    print_table(table, references)
+    if diagnostics:
+        diag = pd.DataFrame(diagnostics).groupby("arm", sort=False)[
+            ["oracle_on_synthetic", "public_on_synthetic"]].mean()
+        print("\naccuracy on each scheme's synthetic images (mean over users and seeds):")
+        print((100 * diag).round(1).to_string())
+    if args.json:
+        record = {"runs": runs.to_dict("records"), "settings": settings.to_dict(),
+                  "seeds": args.seeds, "table": table.to_dict("records"),
+                  "diagnostics": diagnostics, "seconds": round(seconds, 1),
+                  "versions": library_versions("spinml", "torch", "diffusers")}
+        atomic_write_text(Path(args.json), json.dumps(record, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()
