@@ -19,7 +19,8 @@ cache, so a rerun only reads files::
 show the activities as the user's world does?) and of the ``public`` model.
 
 ``--json`` writes ``{"runs": [{"arm", "user", "seed", "accuracy"}, ...],
-"settings": ..., "table": ..., "diagnostics": ..., "seconds": ...}``.
+"settings": ..., "table": ..., "diagnostics": ..., "seconds": ...}``, rewritten
+after every (seed, user), seeds in the outer loop.
 """
 
 from __future__ import annotations
@@ -118,16 +119,19 @@ def main() -> None:
     policies = [policy_of(s) for s in args.schemes]
 
     began = time.perf_counter()
+    experiments = {u: Experiment(dataclasses.replace(settings, users=(u,)), cache=args.cache,
+                                 progress=args.progress) for u in settings.users}
     frames, diagnostics = [], []
-    for user in settings.users:
-        experiment = Experiment(dataclasses.replace(settings, users=(user,)), cache=args.cache,
-                                progress=args.progress)
-        for seed in args.seeds:
+    for seed in args.seeds:  # seeds outside: a run stopped early still pairs over users
+        for user, experiment in experiments.items():
             start = time.perf_counter()
             frames.append(experiment.sweep(policies, seeds=[seed], baselines=args.baselines))
             if args.diagnose:
                 diagnostics += diagnose(experiment, args.schemes, seed)
             print(f"user {user} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
+            if args.json:
+                write(args.json, utility_runs(pd.concat(frames, ignore_index=True)), settings,
+                      diagnostics, time.perf_counter() - began)
     runs = utility_runs(pd.concat(frames, ignore_index=True))
     references = tuple(r for r in ("L0_L0", "public") if r in set(runs.arm))
     table = paired_table(runs, references)
@@ -142,12 +146,18 @@ def main() -> None:
         print("\naccuracy on each scheme's synthetic images (mean over users and seeds):")
         print((100 * diag).round(1).to_string())
     if args.json:
-        record = {"runs": runs.to_dict("records"), "settings": settings.to_dict(),
-                  "seeds": args.seeds, "table": table.to_dict("records"),
-                  "diagnostics": diagnostics, "seconds": round(seconds, 1),
-                  "versions": library_versions("spinml", "torch", "diffusers")}
-        atomic_write_text(Path(args.json), json.dumps(record, indent=1, default=float))
+        write(args.json, runs, settings, diagnostics, seconds)
 
+
+def write(path: str, runs: pd.DataFrame, settings: Settings, diagnostics: list[dict],
+          seconds: float) -> None:
+    """The JSON record: the runs so far, their paired table, settings and diagnostics."""
+    references = tuple(r for r in ("L0_L0", "public") if r in set(runs.arm))
+    record = {"runs": runs.to_dict("records"), "settings": settings.to_dict(),
+              "table": paired_table(runs, references).to_dict("records"),
+              "diagnostics": diagnostics, "seconds": round(seconds, 1),
+              "versions": library_versions("spinml", "torch", "diffusers")}
+    atomic_write_text(Path(path), json.dumps(record, indent=1, default=float))
 
 if __name__ == "__main__":
     main()

@@ -28,7 +28,7 @@ def test_sweep_is_tidy_and_finite(first):
     assert not frame.duplicated(["scheme", "alpha", "object", "metric", "seed"]).any()
     assert np.isfinite(frame.value).all()
     per_run = frame.groupby(["scheme", "alpha"]).size()
-    assert (per_run == 2 * 5 + 2 + 4).all()
+    assert (per_run == 2 * 6 + 2 + 4).all()  # 6 privacy metrics per object
     upload_mi = frame[(frame.metric == "mi") & (frame.alpha == 0)].set_index(["scheme", "object"])
     assert upload_mi.loc[("L0_L0", "target"), "value"] == 0.0
     assert upload_mi.loc[("L2_L1", "target"), "value"] > upload_mi.loc[("L2_L1", "background"),

@@ -12,8 +12,8 @@ from spinml.notebook_report import run_report
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "02_privacy_utility_report.ipynb"
 TOY = {"schemes": "target=L0,background=L0;target=L2,background=L1", "alphas": "0,1",
-       "policy": "target=L2,background=L1", "n_ref": 1, "n_test": 2, "n_oracle": 2, "n_per_class": 2,
-       "lora_steps": 2, "sample_steps": 2, "epochs": 1}
+       "policy": "target=L2,background=L1", "n_ref": 1, "n_test": 2, "n_oracle": 2,
+       "n_per_class": 2, "lora_steps": 2, "sample_steps": 2, "epochs": 1}
 
 
 @pytest.fixture(scope="module")

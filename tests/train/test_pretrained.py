@@ -22,7 +22,7 @@ def _body(model: TrainedModel) -> dict:
 @pytest.fixture(scope="module")
 def pretrained(digits16, tmp_path_factory):
     train, _ = digits16
-    model = Trainer(arch="resnet20", epochs=1, batch_size=64, progress=False).fit(train)
+    model = Trainer(arch="resnet20", epochs=1, batch_size=64, progress=False).fit(train).model_
     return model, model.save(tmp_path_factory.mktemp("pretrained") / "model")
 
 
@@ -31,14 +31,15 @@ def test_saved_folder_start_with_a_new_head_for_other_classes(digits16, pretrain
     (X, y, _), _ = digits16
     keep = y < 3
     three = (X[keep], y[keep], ("zero", "one", "two"))
-    tuned = Trainer(init=folder, lr=TINY_LR, epochs=1, batch_size=64, progress=False).fit(three)
+    tuned = Trainer(init=folder, lr=TINY_LR, epochs=1, batch_size=64,
+                    progress=False).fit(three).model_
     assert tuned.module_.fc.out_features == 3 and tuned.arch == "resnet20"
     for name, value in _body(model).items():
         torch.testing.assert_close(_body(tuned)[name], value, atol=1e-9, rtol=0)
     assert tuned.params["init"] == str(folder)
     assert TrainedModel.load(tuned.save(folder.parent / "tuned")).classes_ == three[2]
     scratch = Trainer(arch="resnet20", lr=TINY_LR, epochs=1, batch_size=64,
-                      progress=False).fit(three)
+                      progress=False).fit(three).model_
     assert not torch.allclose(_body(scratch)["conv.weight"], _body(model)["conv.weight"])
 
 
@@ -48,7 +49,7 @@ def test_same_classes_in_another_order_keep_the_head(digits16, pretrained):
     order = classes[::-1]
     flipped = (X, (len(classes) - 1 - y), order)
     tuned = Trainer(init=model, lr=TINY_LR, epochs=1, batch_size=64, val_fraction=0,
-                    augment=False, progress=False).fit(flipped)
+                    augment=False, progress=False).fit(flipped).model_
     assert tuned.classes_ == order
     same = [order[i] for i in tuned.predict(X[:200])]
     before = [classes[i] for i in model.predict(X[:200])]
@@ -58,7 +59,8 @@ def test_same_classes_in_another_order_keep_the_head(digits16, pretrained):
 def test_module_start_gets_a_head_when_its_outputs_differ(digits16):
     (X, y, classes), _ = digits16
     module = ResNet20(num_classes=7)
-    tuned = Trainer(init=module, epochs=1, batch_size=64, progress=False).fit((X, y, classes))
+    tuned = Trainer(init=module, epochs=1, batch_size=64,
+                    progress=False).fit((X, y, classes)).model_
     assert tuned.module_.fc.out_features == 10 and module.fc.out_features == 7
     with pytest.raises(TypeError, match="init"):
         Trainer(init=3.0)
@@ -75,10 +77,11 @@ def test_the_zoo_backbone_is_verified_loaded_and_fine_tuned():
     assert backbone.classes_ == miniworld.ACTIVITIES
     refs, test = miniworld.user(0, n_ref=3, n_test=5, size=32)
     tuned = Trainer(init="miniworld", lr=TINY_LR, epochs=1, batch_size=16,
-                    progress=False).fit(refs)
+                    progress=False).fit(refs).model_
     assert tuned.arch == backbone.arch and tuned.params["init"] == "miniworld"
     for name, value in _body(backbone).items():
         torch.testing.assert_close(_body(tuned)[name], value, atol=1e-9, rtol=0)
-    fine_tuned = Trainer(init="miniworld", epochs=2, batch_size=16, progress=False).fit(refs)
+    fine_tuned = Trainer(init="miniworld", epochs=2, batch_size=16,
+                         progress=False).fit(refs).model_
     assert any(not torch.equal(_body(fine_tuned)[k], v) for k, v in _body(backbone).items())
     assert 0 <= fine_tuned.score(test) <= 1
