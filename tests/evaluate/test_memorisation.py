@@ -1,4 +1,4 @@
-"""Memorisation distance and membership AUC against direct computations."""
+"""Memorisation distance, membership AUC and TPR at low FPR against direct computations."""
 
 import numpy as np
 import pytest
@@ -7,6 +7,7 @@ from spinml.evaluate import (
     membership_auc,
     memorisation_distance,
 )
+from spinml.evaluate.memorisation import tpr_at_fpr
 from tests.evaluate.test_distances import images
 
 
@@ -26,3 +27,11 @@ def test_membership_auc_separates_copied_members_and_is_chance_for_strangers(enc
     assert 0.2 < membership_auc(members, others, strangers, encoder) < 0.8
 
 
+def test_tpr_at_low_fpr():
+    truth = np.r_[np.ones(10), np.zeros(200)]
+    scores = np.r_[np.arange(10) + 100.0, np.arange(200.0) - 500.0]
+    scores[10:12] = 1000.0  # two non-members above every member: FPR 1 % at the top
+    assert tpr_at_fpr(truth, scores, 0.01) == 1.0
+    assert tpr_at_fpr(truth, scores, 0.0) == 0.0
+    with pytest.raises(ValueError, match="fpr"):
+        tpr_at_fpr(truth, scores, 2.0)

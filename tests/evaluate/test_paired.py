@@ -1,4 +1,4 @@
-"""Paired differences over (user, seed) pairs, and the membership TPR at low FPR."""
+"""Paired differences over (user, seed) pairs."""
 
 import math
 
@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from spinml.evaluate.memorisation import tpr_at_fpr
 from spinml.evaluate.paired import minimum_detectable_difference, paired_difference, paired_table
 
 
@@ -55,12 +54,3 @@ def test_table_pairs_arms_by_user_and_seed():
     with pytest.raises(ValueError, match="more than one"):
         paired_table(pd.concat([runs, runs.iloc[:1]]))
 
-
-def test_tpr_at_low_fpr():
-    truth = np.r_[np.ones(10), np.zeros(200)]
-    scores = np.r_[np.arange(10) + 100.0, np.arange(200.0) - 500.0]
-    scores[10:12] = 1000.0  # two non-members above every member: FPR 1 % at the top
-    assert tpr_at_fpr(truth, scores, 0.01) == 1.0
-    assert tpr_at_fpr(truth, scores, 0.0) == 0.0
-    with pytest.raises(ValueError, match="fpr"):
-        tpr_at_fpr(truth, scores, 2.0)
