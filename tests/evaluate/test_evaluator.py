@@ -70,5 +70,7 @@ def test_copied_references_are_memorised_members():
     assert values["target", "memorisation_pixel"] == pytest.approx(0.0, abs=1e-6)
     assert values["target", "memorisation_encoder"] == pytest.approx(0.0, abs=1e-3)
     assert values["target", "mia_auc"] == 1.0
+    assert values["target", "mia_tpr_at_1pct_fpr"] == 1.0
     assert {metric for _, metric in values} == {"sim", "memorisation_encoder",
-                                                 "memorisation_pixel", "mia_auc"}
+                                                 "memorisation_pixel", "mia_auc",
+                                                 "mia_tpr_at_1pct_fpr"}

@@ -26,7 +26,7 @@ def test_summarise_gives_mean_t_interval_and_count():
     # a: mean 2, sd 1, n 3: half-width t_{0.975, 2} / sqrt(3) = 4.302653 / 1.732051
     assert out.loc["a", "mean"] == 2.0 and out.loc["a", "n"] == 3
     assert out.loc["a", "ci"] == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)
-    assert out.loc["b", "ci"] == 0.0 and out.loc["b", "n"] == 1
+    assert np.isnan(out.loc["b", "ci"]) and out.loc["b", "n"] == 1  # one seed: undefined
 
 
 def test_privacy_utility_puts_each_scheme_at_its_means():
@@ -50,3 +50,13 @@ def test_mixing_curve_draws_one_line_per_scheme():
     assert list(by_label["L2_L0"].get_ydata()) == pytest.approx([0.8, 0.6])
     with pytest.raises(ValueError, match="no 'macro_f1' rows"):
         mixing_curve(sweep(), utility="macro_f1")
+
+
+def test_baselines_are_horizontal_lines_at_their_mean_utility():
+    public = [RunMetrics("public", 0.0, seed, {("model", "accuracy"): 0.55 + 0.01 * seed})
+              .to_frame() for seed in range(3)]
+    ax = privacy_utility(pd.concat([sweep(), *public]), "target", "sim").axes[0]
+    lines = [line for line in ax.get_lines() if list(line.get_xdata()) == [0, 1]]
+    assert [line.get_ydata()[0] for line in lines] == [pytest.approx(0.56)]
+    assert "public" in [t.get_text() for t in ax.texts]
+    assert "public" not in [t.get_text() for t in ax.texts if t.xy[0] < 1.0]
