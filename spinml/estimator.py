@@ -11,9 +11,11 @@ the others before it changes anything. Learned state (set by ``fit``) ends in
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
-__all__ = ["Estimator", "NotFittedError"]
+__all__ = ["Estimator", "NotFittedError", "renamed"]
 
 E = TypeVar("E", bound="Estimator")
 
@@ -59,3 +61,18 @@ class Estimator:
         except KeyError:
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: "
                                  f"call fit() first") from None
+
+
+def renamed(given: Mapping[str, Any], names: Mapping[str, str], where: str) -> dict[str, Any]:
+    """Arguments of an old call form under their new names, with a ``DeprecationWarning``
+    (old forms work until spinml 0.3). ``names`` maps old name -> new name; any other
+    name in ``given`` is a ``TypeError``, as Python raises for an unknown argument."""
+    unknown = set(given) - set(names)
+    if unknown:
+        raise TypeError(f"{where} got unexpected arguments {sorted(unknown)}")
+    if given:
+        moves = ", ".join(f"{old} -> {names[old]}" for old in given)
+        warnings.warn(f"{where}: these arguments are settings now ({moves}); pass them to the "
+                      f"constructor or set_params(). The old form goes in spinml 0.3",
+                      DeprecationWarning, stacklevel=3)
+    return {names[old]: value for old, value in given.items()}

@@ -79,6 +79,7 @@ from spinml.federated.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_
 from spinml.federated.embedding import EmbeddingNet, head_logits, recall_at_1, tar_at_far
 from spinml.federated.noise import NoiseSource
 from spinml.image import nhwc_to_nchw, segment_on_black, to_unit_range
+from spinml.seeding import derive_seed
 
 __all__ = ["DPFedEmbTrainer", "Client", "LocalSettings", "virtual_clients", "user_key",
            "client_of", "client_deltas", "user_arrays", "crop_target", "CROPS", "sample_clients",
@@ -292,8 +293,7 @@ def unflatten(vector: torch.Tensor, like: dict[str, torch.Tensor]) -> dict[str, 
 
 
 def _generator(settings: LocalSettings, round_: int, client: int) -> torch.Generator:
-    seed = np.random.SeedSequence([settings.seed, 0, round_, client]).generate_state(1, np.uint64)
-    return torch.Generator().manual_seed(int(seed[0] >> 1))
+    return torch.Generator().manual_seed(derive_seed(settings.seed, 0, round_, client, bits=63))
 
 
 def _plan(client: Client, settings: LocalSettings, gen: torch.Generator,

@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
 from spinml.generate.bn_statistics import BatchNormStatistics, batch_norm_layers, eval_mode
 from spinml.image import from_unit_range, to_unit_range
+from spinml.seeding import derive_seed
 from spinml.train.trainer import TrainedModel, Trainer
 
 __all__ = ["BNInversionGenerator", "Priors", "total_variation", "jensen_shannon"]
@@ -169,10 +170,6 @@ def learning_rates(lr: float, steps: int, schedule: str) -> list[float]:
     if schedule == "cosine":
         return [lr * (1.0 + math.cos(math.pi * k / steps)) / 2.0 for k in range(steps)]
     raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-
-
-def _seed(*keys: int) -> int:
-    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
 
 
 def _device(network: nn.Module) -> torch.device:
@@ -399,7 +396,7 @@ class BNInversionGenerator:
                     for b, start in enumerate(batches):
                         y = labels[start:start + self.batch_size]
                         snaps, history = self._invert(network, y.to(device), size, run, priors,
-                                                      student, _seed(seed, b), bar)
+                                                      student, derive_seed(seed, b), bar)
                         self.history_.append({"batch": b, "K": run[-1], **history})
                         for k, images in snaps.items():
                             per_k[k] += self._images(images, y, classes, k, seed, b, start,

@@ -24,6 +24,7 @@ adapter's low-rank matrices.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,11 @@ from safetensors.numpy import save_file as save_arrays
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
+from spinml import checks
 from spinml.data.references import BACKGROUND
 from spinml.data.sanitized import SanitizedSet, require_sanitized
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
+from spinml.estimator import Estimator, renamed
 from spinml.generate.compositing import (
     MASK_THRESHOLD,
     augment_condition,
@@ -54,22 +57,22 @@ from spinml.generate.compositing import (
 from spinml.generate.prompts import MiniWorldPrompts, PromptSource
 from spinml.io import atomic_dir, read_manifest
 from spinml.policy import Level
+from spinml.seeding import derive_seed
 from spinml.zoo.tokenizer import IDENTIFIERS
 
 __all__ = ["DiffusionGenerator"]
 
 STREAMS = ("target", BACKGROUND)
+_OLD_FIT = {"steps": "lora_steps", "lr": "lora_lr", "rank": "lora_rank",
+            "batch_size": "lora_batch_size", "prior_preservation": "prior_preservation",
+            "prior_weight": "prior_weight", "seed": "lora_seed"}
+"""``fit``'s keyword arguments before the settings moved to the constructor."""
+_OLD_GENERATE = {"steps": "sample_steps", "guidance": "guidance",
+                 "conditioning_scale": "conditioning_scale"}
 _LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
 _PIPELINE_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
-_FORMAT, _VERSION, _SETTINGS = "spinml.diffusion-generator", 1, "generator.json"
-
-
-def _positive(name: str, value: Any, kind: type = int) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        ok = ok and float(value).is_integer()
-    if not ok or not value > 0:
-        raise ValueError(f"{name} must be a positive {kind.__name__}, got {value!r}")
+_FORMAT, _VERSION, _SETTINGS = "spinml.diffusion-generator", 2, "generator.json"
+"""Version 2 records the constructor's settings; version 1 recorded ``fit``'s arguments."""
 
 
 def _check_pipeline_folder(path: Path) -> None:
@@ -92,24 +95,63 @@ def _check_controlnet_folder(path: Path) -> None:
         raise ValueError(f"{path} does not hold a diffusers ControlNetModel")
 
 
-def _seed(*keys: int) -> int:
-    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
-
-
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
     if image.shape[0] == image.shape[1] == size:
         return image
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
 
-class DiffusionGenerator:
+class DiffusionGenerator(Estimator):
     """DreamBooth-LoRA / ControlNet / prompt generation of per-object streams.
 
     Build it with :meth:`from_pretrained` (any diffusers Stable Diffusion
     folder) or :meth:`from_zoo` (the bundled mini-world models); the
-    constructor only stores settings. ``fit`` takes a
-    :class:`~spinml.SanitizedSet` and nothing else; learned state ends in ``_``.
+    constructor only stores and checks settings. ``fit`` takes a
+    :class:`~spinml.SanitizedSet` and nothing else and returns the generator;
+    ``generate(n_per_class=..., seed=...)`` returns a :class:`~spinml.SyntheticSet`.
+    Learned state ends in ``_``.
+
+    Parameters
+    ----------
+    path, controlnet, device, dtype
+        The Stable Diffusion folder, the ControlNets (a folder for Canny maps,
+        or a dict from feature kind to folder), the device (default: a GPU
+        when there is one) and the weights' dtype; read by
+        :meth:`from_pretrained`, so changing them needs a new one.
+    prompts
+        A :class:`~spinml.generate.prompts.PromptSource`; default
+        :class:`~spinml.generate.prompts.MiniWorldPrompts`.
+    lora_steps, lora_lr, lora_rank, lora_batch_size
+        DreamBooth-LoRA of each L2 object in ``fit``: AdamW optimisation steps,
+        its learning rate, the adapters' rank (``lora_alpha`` equals it), and
+        latent images per step.
+    prior_preservation, prior_weight
+        With ``prior_preservation`` the LoRA loss adds ``prior_weight`` times the
+        same loss on images the base model generates from the object's class
+        prompts (20 solver steps, guidance 5).
+    lora_seed
+        Seed of the adapters' initialisation and of the training noise and timesteps.
+    sample_steps, guidance, conditioning_scale
+        Sampling in ``generate``: solver steps per image, classifier-free
+        guidance scale (>= 1), and the factor of the ControlNet residuals added
+        to the UNet's for L1 streams (diffusers' ``controlnet_conditioning_scale``;
+        0 ignores the edges).
+    sample_batch_size
+        Images sampled per pipeline call.
+    mask_threshold
+        Grey level above which a pixel of a target generated on black is target.
+    progress
+        ``tqdm`` progress bars.
     """
+
+    _PARAMS = ("path", "controlnet", "device", "dtype", "prompts", "lora_steps", "lora_lr",
+               "lora_rank", "lora_batch_size", "prior_preservation", "prior_weight", "lora_seed",
+               "sample_steps", "guidance", "conditioning_scale", "sample_batch_size",
+               "mask_threshold", "progress")
+    _SAVED = ("lora_steps", "lora_lr", "lora_rank", "lora_batch_size", "prior_preservation",
+              "prior_weight", "lora_seed", "sample_steps", "guidance", "conditioning_scale",
+              "sample_batch_size", "mask_threshold")
+    """The settings :meth:`save` records and :meth:`load` restores."""
 
     def __init__(
         self,
@@ -119,18 +161,70 @@ class DiffusionGenerator:
         dtype: torch.dtype | None = None,
         *,
         prompts: PromptSource | None = None,
-        batch_size: int = 16,
+        lora_steps: int = 300,
+        lora_lr: float = 1e-3,
+        lora_rank: int = 8,
+        lora_batch_size: int = 4,
+        prior_preservation: bool = False,
+        prior_weight: float = 1.0,
+        lora_seed: int = 0,
+        sample_steps: int = 20,
+        guidance: float = 5.0,
+        conditioning_scale: float = 1.0,
+        sample_batch_size: int = 16,
         mask_threshold: int = MASK_THRESHOLD,
         progress: bool = True,
+        **deprecated: Any,
     ) -> None:
         self.path = path
         self.controlnet = controlnet
         self.device = device
         self.dtype = dtype
         self.prompts = prompts
-        self.batch_size = batch_size
+        self.lora_steps = lora_steps
+        self.lora_lr = lora_lr
+        self.lora_rank = lora_rank
+        self.lora_batch_size = lora_batch_size
+        self.prior_preservation = prior_preservation
+        self.prior_weight = prior_weight
+        self.lora_seed = lora_seed
+        self.sample_steps = sample_steps
+        self.guidance = guidance
+        self.conditioning_scale = conditioning_scale
+        self.sample_batch_size = sample_batch_size
         self.mask_threshold = mask_threshold
         self.progress = progress
+        for name, value in renamed(deprecated, {"batch_size": "sample_batch_size"},
+                                   "DiffusionGenerator()").items():
+            setattr(self, name, value)
+        self._check_params(self.get_params())
+
+    def _check_params(self, params: dict[str, Any]) -> None:
+        if not isinstance(params["path"], (str, Path)):
+            raise TypeError(f"path must be a folder (str or Path), got {params['path']!r}")
+        controlnet = params["controlnet"]
+        if controlnet is not None and not isinstance(controlnet, (str, Path, Mapping)):
+            raise TypeError(f"controlnet must be a folder, a dict of folders or None, "
+                            f"got {controlnet!r}")
+        if params["device"] is not None and not isinstance(params["device"], str):
+            raise TypeError(f"device must be a string such as 'cpu' or None, "
+                            f"got {params['device']!r}")
+        if params["dtype"] is not None and not isinstance(params["dtype"], torch.dtype):
+            raise TypeError(f"dtype must be a torch.dtype or None, got {params['dtype']!r}")
+        if params["prompts"] is not None and not callable(params["prompts"]):
+            raise TypeError(f"prompts must be a PromptSource or None, got {params['prompts']!r}")
+        for name in ("lora_steps", "lora_rank", "lora_batch_size", "sample_steps",
+                     "sample_batch_size"):
+            checks.positive_int(params[name], name)
+        checks.positive_number(params["lora_lr"], "lora_lr")
+        checks.positive_number(params["prior_weight"], "prior_weight")
+        checks.non_negative_int(params["lora_seed"], "lora_seed")
+        checks.in_interval(params["guidance"], "guidance", 1, math.inf, "[)")
+        checks.non_negative_number(params["conditioning_scale"], "conditioning_scale")
+        checks.non_negative_int(params["mask_threshold"], "mask_threshold")
+        checks.in_interval(params["mask_threshold"], "mask_threshold", 0, 255, "[)")
+        checks.boolean(params["prior_preservation"], "prior_preservation")
+        checks.boolean(params["progress"], "progress")
 
     @classmethod
     def from_pretrained(
@@ -142,7 +236,8 @@ class DiffusionGenerator:
         **settings: Any,
     ) -> DiffusionGenerator:
         """Load a Stable Diffusion folder and ControlNets (a folder for Canny maps,
-        or a dict from feature kind to folder) from local disk."""
+        or a dict from feature kind to folder) from local disk; ``settings`` are
+        the constructor's."""
         generator = cls(path, controlnet, device, dtype, **settings)
         generator._load()
         return generator
@@ -156,7 +251,6 @@ class DiffusionGenerator:
                                    **settings)
 
     def _load(self) -> None:
-        _positive("batch_size", self.batch_size)
         path = Path(self.path)
         _check_pipeline_folder(path)
         nets = self.controlnet or {}
@@ -181,40 +275,26 @@ class DiffusionGenerator:
             self.controlnets_[kind] = pipe
         self.image_size_ = self.pipe_.unet.config.sample_size * self.pipe_.vae_scale_factor
         self.prompt_source_ = self.prompts or MiniWorldPrompts()
-        self.adapters_: dict[str, str] = {}
-        self.levels_: dict[str, Level] = {}
-        self.conditions_: dict[str, tuple[list[np.ndarray], list[str], str]] = {}
 
     def _require_loaded(self) -> None:
         if not hasattr(self, "pipe_"):
             raise RuntimeError("load the model first: DiffusionGenerator.from_pretrained(...)")
 
-    def fit(
-        self,
-        sanitized: SanitizedSet,
-        *,
-        steps: int = 300,
-        lr: float = 1e-3,
-        rank: int = 8,
-        batch_size: int = 4,
-        prior_preservation: bool = False,
-        prior_weight: float = 1.0,
-        seed: int = 0,
-    ) -> DiffusionGenerator:
-        """Customise the model on an upload.
+    def fit(self, sanitized: SanitizedSet, **deprecated: Any) -> DiffusionGenerator:
+        """Customise the model on an upload; returns the generator.
 
-        L2 objects get a LoRA adapter each (``steps`` AdamW steps at ``lr``, rank
-        ``rank``, ``batch_size`` images a step; with ``prior_preservation`` the
-        loss adds ``prior_weight`` times the same loss on images the base model
-        generates from the object's class prompts). L1 objects' feature maps are
-        kept as ControlNet conditions. Returns ``self``.
+        L2 objects get a LoRA adapter each (``lora_steps`` AdamW steps at
+        ``lora_lr``, rank ``lora_rank``, ``lora_batch_size`` images a step, seeded
+        by ``lora_seed``); L1 objects' feature maps are kept as ControlNet
+        conditions. The old form ``fit(sanitized, steps=, lr=, rank=, batch_size=,
+        prior_preservation=, prior_weight=, seed=)`` sets those settings, with a
+        ``DeprecationWarning``.
         """
         sanitized = require_sanitized(sanitized, argument="sanitized")
         self._require_loaded()
-        for name, value, kind in (("steps", steps, int), ("lr", lr, float), ("rank", rank, int),
-                                  ("batch_size", batch_size, int),
-                                  ("prior_weight", prior_weight, float)):
-            _positive(name, value, kind)
+        old = renamed(deprecated, _OLD_FIT, "DiffusionGenerator.fit()")
+        if old:
+            self.set_params(**old)
         levels = {s: sanitized.policy[s] for s in STREAMS}
         for stream, level in levels.items():
             kinds = {o.feature_kind for _, o in sanitized.shared(stream) if o.level == Level.L1}
@@ -223,7 +303,7 @@ class DiffusionGenerator:
                 raise ValueError(f"{stream!r} is shared at L1 as {sorted(missing)} maps, but "
                                  f"this generator has ControlNets for {sorted(self.controlnets_)}")
         unet = self.pipe_.unet
-        for name in list(self.adapters_):
+        for name in list(getattr(self, "adapters_", {})):
             unet.delete_adapters(name)
         self.adapters_, self.levels_, self.conditions_ = {}, levels, {}
         self.classes_ = sanitized.classes
@@ -237,13 +317,9 @@ class DiffusionGenerator:
                                             pairs[0][1].feature_kind)
             if levels[stream] == Level.L2:
                 identifier = IDENTIFIERS[k]
-                self._train_adapter(stream, identifier, pairs, steps=steps, lr=lr, rank=rank,
-                                    batch_size=batch_size, prior=prior_preservation,
-                                    prior_weight=prior_weight, seed=_seed(seed, k))
+                self._train_adapter(stream, identifier, pairs,
+                                    seed=derive_seed(self.lora_seed, k))
                 self.adapters_[stream] = identifier
-        self.fit_settings_ = {"steps": steps, "lr": lr, "rank": rank, "batch_size": batch_size,
-                              "prior_preservation": prior_preservation,
-                              "prior_weight": prior_weight, "seed": seed}
         return self
 
     def _encode(self, images: np.ndarray) -> torch.Tensor:
@@ -259,9 +335,10 @@ class DiffusionGenerator:
         with torch.no_grad():
             return self.pipe_.text_encoder(tokens.input_ids.to(self.device_))[0]
 
-    def _train_adapter(self, stream: str, identifier: str, pairs, *, steps: int, lr: float,
-                       rank: int, batch_size: int, prior: bool, prior_weight: float,
-                       seed: int) -> None:
+    def _train_adapter(self, stream: str, identifier: str, pairs, *, seed: int) -> None:
+        steps, lr, rank, batch_size = (self.lora_steps, self.lora_lr, self.lora_rank,
+                                       self.lora_batch_size)
+        prior, prior_weight = self.prior_preservation, self.prior_weight
         images = np.stack([_resize(o.segment, self.image_size_) for _, o in pairs])
         labels = [im.label for im, _ in pairs]
         source = self.prompt_source_
@@ -270,8 +347,9 @@ class DiffusionGenerator:
                                for lab in labels])
         if prior:
             class_prompts = [p for lab in labels for p in source(stream, lab, 4, seed=seed)]
-            prior_images = self._sample(self.pipe_, class_prompts,
-                                        seeds=[_seed(seed, i) for i in range(len(class_prompts))])
+            prior_images = self._sample(
+                self.pipe_, class_prompts,
+                seeds=[derive_seed(seed, i) for i in range(len(class_prompts))])
             prior_latents, prior_context = self._encode(prior_images), self._embed(class_prompts)
         unet = self.pipe_.unet.requires_grad_(False)
         with torch.random.fork_rng(devices=[]):
@@ -309,23 +387,24 @@ class DiffusionGenerator:
     def _sample(self, pipe, prompts: list[str], *, seeds: list[int], steps: int = 20,
                 guidance: float = 5.0, conditions: list[np.ndarray] | None = None,
                 conditioning_scale: float = 1.0) -> np.ndarray:
-        """uint8 images for ``prompts``, ``batch_size`` at a time; image ``i`` starts from
+        """uint8 images for ``prompts``, ``sample_batch_size`` at a time; image ``i`` starts from
         noise drawn by a generator seeded with ``seeds[i]``, so batching does not
         change which image a seed gives."""
         cfg = pipe.unet.config
         out = []
-        for start in tqdm(range(0, len(prompts), self.batch_size), desc="sampling",
+        size = self.sample_batch_size
+        for start in tqdm(range(0, len(prompts), size), desc="sampling",
                           disable=not self.progress, leave=False):
-            chunk = prompts[start:start + self.batch_size]
+            chunk = prompts[start:start + size]
             extra = {}
             if conditions is not None:
                 extra["image"] = [Image.fromarray(np.repeat(c[:, :, None], 3, axis=2))
-                                  for c in conditions[start:start + self.batch_size]]
+                                  for c in conditions[start:start + size]]
                 extra["controlnet_conditioning_scale"] = conditioning_scale
             latents = torch.stack([
                 torch.randn((cfg.in_channels, cfg.sample_size, cfg.sample_size),
                             generator=torch.Generator().manual_seed(s))
-                for s in seeds[start:start + self.batch_size]]).to(self.device_, pipe.unet.dtype)
+                for s in seeds[start:start + size]]).to(self.device_, pipe.unet.dtype)
             images = pipe(chunk, num_inference_steps=steps, guidance_scale=guidance,
                           latents=latents, output_type="np", height=self.image_size_,
                           width=self.image_size_, **extra).images
@@ -346,10 +425,10 @@ class DiffusionGenerator:
                    ) -> dict[str, list[np.ndarray]]:
         """Per class, the ControlNet conditions that ``generate(n_per_class, seed=seed)``
         uses for L1 stream ``stream``, in the order of its images."""
-        if self.levels_.get(stream) != Level.L1:
+        if self._fitted("levels_").get(stream) != Level.L1:
             raise ValueError(f"stream {stream!r} is not shared at L1 in this fit")
         k = STREAMS.index(stream)
-        return {label: self._conditions(stream, label, n_per_class, _seed(seed, c, k))[0]
+        return {label: self._conditions(stream, label, n_per_class, derive_seed(seed, c, k))[0]
                 for c, label in enumerate(self.classes_)}
 
     def _plan(self, stream: str, label: str, n: int, seed: int) -> dict[str, Any]:
@@ -360,7 +439,7 @@ class DiffusionGenerator:
         prompts = self.prompt_source_(stream, label, n, seed=seed, identifier=identifier)
         records = [{"level": level.name, "prompt": p} for p in prompts]
         plan = {"key": (level.name,), "prompts": prompts, "records": records,
-                "seeds": [_seed(seed, i) for i in range(n)], "conditions": None}
+                "seeds": [derive_seed(seed, i) for i in range(n)], "conditions": None}
         if level == Level.L2:
             plan["key"] = (level.name, stream)
             for r in records:
@@ -403,32 +482,24 @@ class DiffusionGenerator:
         if self.adapters_:
             unet.enable_adapters()
 
-    def generate(
-        self,
-        n_per_class: int,
-        *,
-        seed: int = 0,
-        steps: int = 20,
-        guidance: float = 5.0,
-        conditioning_scale: float = 1.0,
-    ) -> SyntheticSet:
+    def generate(self, n_per_class: int, *, seed: int = 0, **deprecated: Any) -> SyntheticSet:
         """``n_per_class`` composed images of every class: each object stream made by
         its level, the target composed onto the background through its mask.
 
-        Sampling uses ``steps`` solver steps and classifier-free guidance
-        ``guidance``; the same ``seed`` gives the same images. L1 streams add the
-        ControlNet's residuals times ``conditioning_scale`` to the UNet's
-        (diffusers' ``controlnet_conditioning_scale``; 0 ignores the edges).
+        Sampling uses ``sample_steps`` solver steps, guidance ``guidance`` and
+        ``conditioning_scale``; the same ``seed`` gives the same images. The old
+        form ``generate(n, steps=, guidance=, conditioning_scale=)`` overrides
+        those settings for the call, with a ``DeprecationWarning``.
         """
-        if not hasattr(self, "levels_") or not self.levels_:
-            raise RuntimeError("fit the generator on a SanitizedSet before generating")
-        _positive("n_per_class", n_per_class)
-        _positive("steps", steps)
-        if not guidance >= 1.0:
-            raise ValueError(f"guidance must be >= 1, got {guidance!r}")
-        if not conditioning_scale >= 0.0:
-            raise ValueError(f"conditioning_scale must be >= 0, got {conditioning_scale!r}")
-        plans = {(label, stream): self._plan(stream, label, n_per_class, _seed(seed, c, k))
+        self._fitted("levels_")
+        params = {**self.get_params(), **renamed(deprecated, _OLD_GENERATE,
+                                                  "DiffusionGenerator.generate()")}
+        self._check_params(params)
+        checks.positive_int(n_per_class, "n_per_class")
+        checks.non_negative_int(seed, "seed")
+        steps, guidance = params["sample_steps"], params["guidance"]
+        conditioning_scale = params["conditioning_scale"]
+        plans = {(label, stream): self._plan(stream, label, n_per_class, derive_seed(seed, c, k))
                  for c, label in enumerate(self.classes_) for k, stream in enumerate(STREAMS)}
         self._run(list(plans.values()), steps=steps, guidance=guidance,
                   conditioning_scale=conditioning_scale)
@@ -448,10 +519,10 @@ class DiffusionGenerator:
         return SyntheticSet(images, classes=self.classes_)
 
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the adapters (safetensors), the kept L1 conditions and the settings;
-        never the base model."""
-        if not hasattr(self, "levels_") or not self.levels_:
-            raise RuntimeError("nothing to save: fit the generator first")
+        """Write the adapters (safetensors), the kept L1 conditions and the settings
+        (those of ``_SAVED``; not ``prompts``, ``device``, ``dtype``); never the base
+        model."""
+        self._fitted("levels_")
         folder = Path(folder)
         with atomic_dir(folder, overwrite=overwrite, kind=_FORMAT, manifest=_SETTINGS) as tmp:
             for stream in self.adapters_:
@@ -466,12 +537,12 @@ class DiffusionGenerator:
                 "controlnet": None if self.controlnet is None else (
                     {k: str(v) for k, v in self.controlnet.items()}
                     if isinstance(self.controlnet, Mapping) else str(self.controlnet)),
+                "settings": {name: getattr(self, name) for name in self._SAVED},
                 "classes": list(self.classes_), "scheme": self.scheme_,
                 "levels": {k: v.name for k, v in self.levels_.items()},
-                "adapters": self.adapters_, "rank": self.fit_settings_["rank"],
+                "adapters": self.adapters_, "rank": self.lora_rank,
                 "conditions": {k: {"labels": labels, "kind": kind}
                                for k, (_, labels, kind) in self.conditions_.items()},
-                "fit": self.fit_settings_,
             }
             (tmp / _SETTINGS).write_text(json.dumps(settings, indent=1))
         return folder
@@ -480,14 +551,19 @@ class DiffusionGenerator:
     def load(cls, folder: str | Path, device: str | None = None, **settings: Any
              ) -> DiffusionGenerator:
         """Rebuild a fitted generator saved by :meth:`save` (the base model and
-        ControlNets are loaded again from their recorded folders)."""
+        ControlNets are loaded again from their recorded folders) with its saved
+        settings; ``settings`` override them (``prompts``, ``progress``, ...)."""
         folder = Path(folder)
-        saved = read_manifest(folder, _FORMAT, (_VERSION,), name=_SETTINGS)
+        saved = read_manifest(folder, _FORMAT, (1, _VERSION), name=_SETTINGS)
         streams = [*saved.get("adapters", {}), *saved.get("conditions", {})]
         if not set(streams) <= set(STREAMS):
             raise ValueError(f"{folder / _SETTINGS}: streams {streams} are not among {STREAMS}")
-        generator = cls.from_pretrained(saved["path"], saved["controlnet"], device, **settings)
+        recorded = saved["settings"] if saved["version"] == _VERSION else {
+            _OLD_FIT[k]: v for k, v in saved["fit"].items()}
+        generator = cls.from_pretrained(saved["path"], saved["controlnet"], device,
+                                        **{**recorded, **settings})
         unet = generator.pipe_.unet
+        generator.adapters_ = {}
         for stream, identifier in saved["adapters"].items():
             unet.add_adapter(LoraConfig(r=saved["rank"], lora_alpha=saved["rank"],
                                         target_modules=_LORA_TARGETS), adapter_name=stream)
@@ -495,6 +571,7 @@ class DiffusionGenerator:
             set_peft_model_state_dict(unet, state, adapter_name=stream)
             generator.adapters_[stream] = identifier
         unet.requires_grad_(False)
+        generator.conditions_ = {}
         for stream, info in saved["conditions"].items():
             arrays = load_arrays(folder / f"conditions_{stream}.safetensors")
             maps = [arrays[str(i)] for i in range(len(arrays))]
@@ -502,8 +579,4 @@ class DiffusionGenerator:
         generator.levels_ = {k: Level[v] for k, v in saved["levels"].items()}
         generator.classes_ = tuple(saved["classes"])
         generator.scheme_ = saved["scheme"]
-        generator.fit_settings_ = saved["fit"]
         return generator
-
-    def __repr__(self) -> str:
-        return f"DiffusionGenerator({str(self.path)!r}, controlnet={self.controlnet!r})"

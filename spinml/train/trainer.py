@@ -39,6 +39,7 @@ from spinml import checks
 from spinml.estimator import Estimator
 from spinml.image import nhwc_to_nchw, to_unit_range
 from spinml.io import atomic_dir, library_versions, read_manifest
+from spinml.seeding import derive_seeds
 from spinml.train.architectures import ARCHITECTURES, build_model
 from spinml.train.pretrained import check_init, describe_init, resolve_init
 
@@ -271,7 +272,7 @@ class _Seeds:
 
     @classmethod
     def derive(cls, seed: int) -> _Seeds:
-        return cls(*(int(s) for s in np.random.SeedSequence(seed).generate_state(5)))
+        return cls(*derive_seeds(seed, n=5))
 
 
 class Trainer(Estimator):

@@ -17,6 +17,7 @@ from transformers import CLIPTextConfig, CLIPTextModel
 
 from spinml import ReferenceSet, SanitizedSet, Sanitizer, SyntheticSet
 from spinml.data import ReferenceImage, Segment
+from spinml.estimator import NotFittedError
 from spinml.generate import DiffusionGenerator
 from spinml.zoo.tokenizer import IDENTIFIERS, build_tokenizer
 
@@ -62,7 +63,7 @@ def _references():
 
 def _generator(tiny_sd, **settings):
     return DiffusionGenerator.from_pretrained(tiny_sd / "sd", controlnet=tiny_sd / "controlnet",
-                                              device="cpu", progress=False, batch_size=3,
+                                              device="cpu", progress=False, sample_batch_size=3,
                                               **settings)
 
 
@@ -70,8 +71,10 @@ def _generator(tiny_sd, **settings):
                                     "target=L0,background=L2"])
 def test_fit_generate_save_load(tiny_sd, tmp_path, policy):
     upload = Sanitizer().sanitize(_references(), policy, progress=False)
-    generator = _generator(tiny_sd).fit(upload, steps=2, rank=2, batch_size=2)
-    synthetic = generator.generate(3, seed=7, steps=2)
+    generator = _generator(tiny_sd, lora_steps=2, lora_rank=2, lora_batch_size=2,
+                           sample_steps=2)
+    assert generator.fit(upload) is generator
+    synthetic = generator.generate(n_per_class=3, seed=7)
     assert isinstance(synthetic, SyntheticSet) and len(synthetic) == 6
     assert synthetic.classes == ("sleeping", "eating")
     first = synthetic[0]
@@ -79,21 +82,24 @@ def test_fit_generate_save_load(tiny_sd, tmp_path, policy):
     assert np.array_equal(first.image[first.mask], first.foreground[first.mask])
     assert first.provenance["scheme"] == upload.scheme
     assert first.provenance["target"]["level"] == policy.split(",")[0][-2:]
-    again = generator.generate(3, seed=7, steps=2)
+    again = generator.generate(3, seed=7)
     for a, b in zip(synthetic, again, strict=True):
         assert np.array_equal(a.image, b.image)
     folder = generator.save(tmp_path / "gen")
     assert not list(folder.rglob("diffusion_pytorch_model*"))
-    loaded = DiffusionGenerator.load(folder, device="cpu", progress=False, batch_size=3)
-    for a, b in zip(synthetic, loaded.generate(3, seed=7, steps=2), strict=True):
+    loaded = DiffusionGenerator.load(folder, device="cpu", progress=False)
+    assert loaded.get_params() == {**generator.get_params(), "path": str(tiny_sd / "sd"),
+                                   "controlnet": str(tiny_sd / "controlnet")}
+    for a, b in zip(synthetic, loaded.generate(3, seed=7), strict=True):
         assert np.abs(a.image.astype(int) - b.image.astype(int)).max() <= 1
 
 
 def test_adapter_changes_what_l2_generates(tiny_sd):
     upload = Sanitizer().sanitize(_references(), "target=L2", progress=False)
-    base = _generator(tiny_sd).fit(Sanitizer().sanitize(_references(), "", progress=False))
-    tuned = _generator(tiny_sd).fit(upload, steps=5, lr=1e-2, rank=2)
-    a, b = base.generate(2, seed=1, steps=2), tuned.generate(2, seed=1, steps=2)
+    base = _generator(tiny_sd, sample_steps=2).fit(
+        Sanitizer().sanitize(_references(), "", progress=False))
+    tuned = _generator(tiny_sd, lora_steps=5, lora_lr=1e-2, lora_rank=2, sample_steps=2).fit(upload)
+    a, b = base.generate(2, seed=1), tuned.generate(2, seed=1)
     assert not np.array_equal(a[0].foreground, b[0].foreground)
     assert b[0].provenance["target"]["identifier"] == IDENTIFIERS[0]
 
@@ -112,7 +118,7 @@ def test_generator_opens_nothing_but_its_models(tiny_sd, tmp_path):
 
     sys.addaudithook(hook)
     try:
-        _generator(tiny_sd).fit(upload, steps=2, rank=2).generate(1, steps=2)
+        _generator(tiny_sd, lora_steps=2, lora_rank=2, sample_steps=2).fit(upload).generate(1)
     finally:
         watching[0] = False
     assert any(p.startswith(str(tiny_sd / "sd")) for p in opened), "the hook saw no model file"
@@ -134,12 +140,11 @@ def test_bad_input(tiny_sd, tmp_path):
     with pytest.raises(TypeError, match="ReferenceSet.*raw private images"):
         no_controlnet.fit(references)
     upload = Sanitizer().sanitize(references, "target=L2", progress=False)
-    for bad in ({"steps": 0}, {"lr": -1.0}, {"rank": 0}):
-        with pytest.raises(ValueError, match=next(iter(bad))):
-            no_controlnet.fit(upload, **bad)
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         no_controlnet.generate(1)
-    no_controlnet.fit(upload, steps=1, rank=2)
+    with pytest.raises(NotFittedError, match="fit"):
+        no_controlnet.save(tmp_path / "unfitted")
+    no_controlnet.set_params(lora_steps=1, lora_rank=2).fit(upload)
     with pytest.raises(ValueError, match="n_per_class"):
         no_controlnet.generate(0)
 
@@ -163,7 +168,8 @@ def test_lora_initialisation_does_not_depend_on_the_global_rng(tiny_sd):
     runs = []
     for global_seed in (0, 1):
         torch.manual_seed(global_seed)
-        runs.append(_generator(tiny_sd).fit(upload, steps=2, rank=2).generate(1, seed=3, steps=2))
+        generator = _generator(tiny_sd, lora_steps=2, lora_rank=2, sample_steps=2)
+        runs.append(generator.fit(upload).generate(1, seed=3))
     assert np.array_equal(runs[0][0].image, runs[1][0].image)
 
 
@@ -177,13 +183,77 @@ def test_conditioning_scale_multiplies_the_controlnet_residuals(tiny_sd, tmp_pat
             conv.weight.normal_(0.0, 0.5)
     controlnet.save_pretrained(tmp_path / "trained")
     upload = Sanitizer().sanitize(_references(), "target=L1", progress=False)
-    zero = _generator(tiny_sd).fit(upload).generate(2, seed=3, steps=2)
+    zero = _generator(tiny_sd, sample_steps=2).fit(upload).generate(2, seed=3)
     trained = DiffusionGenerator.from_pretrained(
         tiny_sd / "sd", controlnet=tmp_path / "trained", device="cpu", progress=False,
-        batch_size=3).fit(upload)
-    off, on = (trained.generate(2, seed=3, steps=2, conditioning_scale=s) for s in (0.0, 1.0))
+        sample_batch_size=3, sample_steps=2).fit(upload)
+    off, on = (trained.set_params(conditioning_scale=s).generate(2, seed=3) for s in (0.0, 1.0))
     assert all(np.array_equal(a.foreground, b.foreground) for a, b in zip(zero, off, strict=True))
     assert not np.array_equal(off[0].foreground, on[0].foreground)
     assert on[0].provenance["conditioning_scale"] == 1.0
     with pytest.raises(ValueError, match="conditioning_scale"):
-        trained.generate(1, conditioning_scale=-1.0)
+        trained.set_params(conditioning_scale=-1.0)
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("lora_steps", 0, "lora_steps must be a positive integer"),
+    ("lora_lr", -1.0, "lora_lr must be a positive number"),
+    ("lora_rank", 2.5, "lora_rank must be a positive integer"),
+    ("lora_batch_size", 0, "lora_batch_size must be a positive integer"),
+    ("lora_seed", -1, "lora_seed must be a non-negative integer"),
+    ("prior_preservation", 1, "prior_preservation must be True or False"),
+    ("prior_weight", 0.0, "prior_weight must be a positive number"),
+    ("sample_steps", 0, "sample_steps must be a positive integer"),
+    ("guidance", 0.5, r"guidance must be in \[1, inf\)"),
+    ("conditioning_scale", float("nan"), "conditioning_scale must be a number >= 0"),
+    ("sample_batch_size", -2, "sample_batch_size must be a positive integer"),
+    ("mask_threshold", 300, r"mask_threshold must be in \[0, 255\)"),
+    ("dtype", "float16", "dtype must be a torch.dtype"),
+])
+def test_settings_are_checked_in_the_constructor_and_set_params(tiny_sd, setting, value,
+                                                                message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        DiffusionGenerator(tiny_sd / "sd", **{setting: value})
+    generator = DiffusionGenerator(tiny_sd / "sd")
+    with pytest.raises((ValueError, TypeError), match=message):
+        generator.set_params(**{setting: value})
+    assert generator.get_params() == DiffusionGenerator(tiny_sd / "sd").get_params()
+
+
+def test_settings_round_trip(tiny_sd):
+    generator = DiffusionGenerator(tiny_sd / "sd", lora_steps=7, sample_steps=3, guidance=2.0)
+    params = generator.get_params()
+    assert params["lora_steps"] == 7 and params["sample_steps"] == 3
+    assert DiffusionGenerator(**params).get_params() == params
+    assert generator.set_params(lora_rank=4) is generator and generator.lora_rank == 4
+    with pytest.raises(ValueError, match=r"unknown DiffusionGenerator settings \['steps'\]"):
+        generator.set_params(steps=3)
+    assert not [k for k in vars(generator) if k.endswith("_")]
+
+
+def test_fitted_state_ends_in_underscore(tiny_sd):
+    upload = Sanitizer().sanitize(_references(), "target=L2,background=L1", progress=False)
+    generator = _generator(tiny_sd, lora_steps=1, lora_rank=2)
+    loaded = set(vars(generator))
+    generator.fit(upload)
+    learned = set(vars(generator)) - loaded
+    assert learned == {"adapters_", "levels_", "conditions_", "classes_", "scheme_"}
+    assert set(generator.get_params()) == loaded - {k for k in loaded if k.endswith("_")}
+
+
+def test_old_call_forms_warn_and_give_the_same_images(tiny_sd):
+    upload = Sanitizer().sanitize(_references(), "target=L2,background=L1", progress=False)
+    new = _generator(tiny_sd, lora_steps=2, lora_rank=2, lora_seed=5, sample_steps=2)
+    images = new.fit(upload).generate(2, seed=1)
+    with pytest.warns(DeprecationWarning, match="batch_size -> sample_batch_size"):
+        old = DiffusionGenerator.from_pretrained(tiny_sd / "sd", controlnet=tiny_sd / "controlnet",
+                                                 device="cpu", progress=False, batch_size=3)
+    with pytest.warns(DeprecationWarning, match="steps -> lora_steps"):
+        old.fit(upload, steps=2, rank=2, seed=5)
+    assert old.lora_steps == 2 and old.lora_seed == 5
+    with pytest.warns(DeprecationWarning, match="steps -> sample_steps"):
+        again = old.generate(2, seed=1, steps=2)
+    assert old.sample_steps == 20  # an old generate() argument holds for that call only
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(images, again, strict=True))
+    with pytest.raises(TypeError, match=r"unexpected arguments \['rnk'\]"):
+        old.fit(upload, rnk=2)
