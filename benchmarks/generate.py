@@ -47,7 +47,7 @@ def per_user(user: int, cache: Path | None, conditioning_scale: float = 1.0
         report = experiment.evaluator().evaluate(synthetic=synthetic, scheme=name)
         row[f"SIM {name}"] = report.values["target", "sim"]
         examples[name] = np.stack([im.image for im in synthetic][::n][:4])
-    generator = experiment.generator().fit(experiment.upload(SCHEMES["L1_L0"]), seed=0)
+    generator = experiment.generator().fit(experiment.upload(SCHEMES["L1_L0"]))
     conditions = [c for maps in generator.conditions("target", n, seed=0).values() for c in maps]
     for name in ("L1_L0", "L0_L0"):
         targets = [im.foreground for im in experiment.synthetic(SCHEMES[name], seed=0)]
@@ -67,7 +67,7 @@ def step_ratio(experiment: Experiment, steps: int = 30, batch: int = 4) -> dict[
     timings = {}
     for n in (5, 5 + steps):
         start = time.perf_counter()
-        generator.fit(upload, steps=n, batch_size=batch, seed=0)
+        generator.set_params(lora_steps=n, lora_batch_size=batch, lora_seed=0).fit(upload)
         timings[n] = time.perf_counter() - start
     lora = (timings[5 + steps] - timings[5]) / steps
     unet = generator.pipe_.unet
@@ -92,9 +92,10 @@ def step_ratio(experiment: Experiment, steps: int = 30, batch: int = 4) -> dict[
 
 
 def generate_ratio(experiment: Experiment, n: int = 8, steps: int = 20) -> dict[str, float]:
-    generator = experiment.generator().fit(experiment.upload(SCHEMES["L0_L0"]), seed=0)
+    generator = experiment.generator().set_params(sample_steps=steps)
+    generator.fit(experiment.upload(SCHEMES["L0_L0"]))
     start = time.perf_counter()
-    synthetic = generator.generate(n, seed=0, steps=steps)
+    synthetic = generator.generate(n_per_class=n, seed=0)
     batched = time.perf_counter() - start
     prompts = [p for im in synthetic for p in (im.provenance["target"]["prompt"],
                                                im.provenance["background"]["prompt"])]

@@ -40,7 +40,7 @@ def lora_step(steps: int = 20) -> float:
     seconds = {}
     for n in (5, 5 + steps):
         start = time.perf_counter()
-        generator.fit(upload, steps=n, seed=0)
+        generator.set_params(lora_steps=n, lora_seed=0).fit(upload)
         seconds[n] = time.perf_counter() - start
     return (seconds[5 + steps] - seconds[5]) / steps
 

@@ -372,12 +372,12 @@ class Experiment:
 
         def make(tmp: Path) -> None:
             s = self.settings
-            generator = self.generator().fit(self.upload(policy), steps=s.lora_steps,
-                                              lr=s.lora_lr, rank=s.lora_rank, seed=seed)
+            generator = self.generator().set_params(
+                lora_steps=s.lora_steps, lora_lr=s.lora_lr, lora_rank=s.lora_rank, lora_seed=seed,
+                sample_steps=s.sample_steps, guidance=s.guidance,
+                conditioning_scale=s.conditioning_scale).fit(self.upload(policy))
             generator.save(tmp / "generator")
-            generator.generate(s.n_per_class, seed=seed, steps=s.sample_steps,
-                               guidance=s.guidance,
-                               conditioning_scale=s.conditioning_scale).save(tmp / "synthetic")
+            generator.generate(n_per_class=s.n_per_class, seed=seed).save(tmp / "synthetic")
 
         return self._cached("synthetic", key, make, lambda f: SyntheticSet.load(f / "synthetic"))
 

@@ -11,8 +11,8 @@ match its BatchNorm running statistics and predicts the intended labels::
 ``R_BN`` is defined in :mod:`spinml.generate.bn_statistics`; the other terms
 are DeepInversion's optional priors (:class:`Priors`, all off by default)::
 
-    gen = BNInversionGenerator(trained_model, steps=2000)
-    synthetic = gen.generate(500, seed=0)          # a balanced SyntheticSet
+    gen = BNInversionGenerator(steps=2000).fit(trained_model)
+    synthetic = gen.generate(n_per_class=50, seed=0)    # a balanced SyntheticSet
 
 The learning rate of step ``k = 0 .. K-1`` follows ``schedule``
 (:func:`learning_rates`): ``"cosine"`` (the default, DeepInversion's decay
@@ -28,36 +28,36 @@ kept in ``[-1, 1]`` after every step and returned as ``p = round((x + 1) *
 from __future__ import annotations
 
 import copy
+import json
 import math
-import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from spinml import checks
+from spinml.checks import is_integer, is_number
 from spinml.data.synthetic import SyntheticImage, SyntheticSet
+from spinml.estimator import Estimator
 from spinml.generate.bn_statistics import BatchNormStatistics, batch_norm_layers, eval_mode
 from spinml.image import from_unit_range, to_unit_range
+from spinml.io import atomic_dir, read_manifest
 from spinml.seeding import derive_seed
 from spinml.train.trainer import TrainedModel, Trainer
 
 __all__ = ["BNInversionGenerator", "Priors", "total_variation", "jensen_shannon"]
 
 METHOD = "bn_inversion"
+_FORMAT = "spinml.bn-inversion-generator"
 SCHEDULES = ("constant", "cosine")
-
-
-def _integral(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -101,17 +101,11 @@ class Priors:
 
     def __post_init__(self) -> None:
         for name in ("tv", "l2", "first_bn", "competition"):
-            value = getattr(self, name)
-            if not _real(value) or value < 0:
-                raise ValueError(f"priors.{name} must be a number >= 0, got {value!r}")
-        if not _real(self.temperature) or self.temperature <= 0:
-            raise ValueError(f"priors.temperature must be > 0, got {self.temperature!r}")
+            checks.non_negative_number(getattr(self, name), f"priors.{name}")
+        checks.positive_number(self.temperature, "priors.temperature")
         for name in ("jitter", "student_steps"):
-            value = getattr(self, name)
-            if not _integral(value) or value < 0:
-                raise ValueError(f"priors.{name} must be an integer >= 0, got {value!r}")
-        if not isinstance(self.flip, bool):
-            raise TypeError(f"priors.flip must be True or False, got {self.flip!r}")
+            checks.non_negative_int(getattr(self, name), f"priors.{name}")
+        checks.boolean(self.flip, "priors.flip")
 
     @classmethod
     def from_any(cls, priors: Priors | dict[str, Any] | None) -> Priors:
@@ -177,31 +171,45 @@ def _device(network: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
+def _probe(network: nn.Module, size: tuple[int, int]) -> int:
+    """Run two blank images through the teacher; return its number of logits."""
+    try:
+        with torch.no_grad(), eval_mode(network):
+            logits = network(torch.zeros(2, 3, *size, device=_device(network)))
+    except RuntimeError as err:
+        raise ValueError(f"the teacher cannot take image_size={size[0]}x{size[1]}: "
+                         f"{err}") from None
+    if logits.ndim != 2 or logits.shape[0] != 2:
+        raise ValueError(f"the teacher returns shape {tuple(logits.shape)} for 2 images; "
+                         f"expected logits (2, num_classes)")
+    return int(logits.shape[1])
+
+
+def _class_path(module: nn.Module) -> str:
+    return f"{type(module).__module__}.{type(module).__qualname__}"
+
+
 def _image_size(value: Any) -> tuple[int, int] | None:
     if value is None:
         return None
-    pair = (value, value) if _integral(value) else tuple(value) if isinstance(
+    pair = (value, value) if is_integer(value) else tuple(value) if isinstance(
         value, (tuple, list)) else None
-    if pair is None or len(pair) != 2 or not all(_integral(v) and v > 0 for v in pair):
+    if pair is None or len(pair) != 2 or not all(is_integer(v) and v > 0 for v in pair):
         raise ValueError(f"image_size must be a positive integer or an (H, W) pair of them, "
                          f"got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
-class BNInversionGenerator:
-    """Generate a labelled :class:`SyntheticSet` by BatchNorm-statistics inversion.
+class BNInversionGenerator(Estimator):
+    """Generate a labelled :class:`SyntheticSet` by BatchNorm-statistics inversion::
+
+        generator = BNInversionGenerator(steps=2000).fit(teacher)
+        synthetic = generator.generate(n_per_class=20, seed=0)
 
     Parameters
     ----------
-    teacher
-        A fitted :class:`~spinml.train.Trainer` or a
-        :class:`~spinml.train.TrainedModel` (its network, classes and image
-        size are used) or any ``torch.nn.Module`` with BatchNorm layers that
-        maps ``(N, 3, H, W)`` images, normalised as ``p / 127.5 - 1``, to
-        ``(N, C)`` logits. It is put in eval mode while generating and its
-        mode is restored afterwards; its weights are never changed.
     steps
-        ``K``, Adam steps per batch (0: the Gaussian noise itself).
+        ``K``, Adam steps per batch of images (0: the Gaussian noise itself).
     batch_size
         Images optimised together; their batch statistics are matched.
     lr
@@ -218,12 +226,12 @@ class BNInversionGenerator:
         the gradient and of its square, each in ``[0, 1)``. DeepInversion
         uses ``(0.5, 0.9)`` on ImageNet, PyTorch's default is ``(0.9, 0.999)``.
     image_size
-        ``H`` or ``(H, W)`` in pixels; required for a bare module, and must be
-        the trained size for a TrainedModel (which is the default there).
+        ``H`` or ``(H, W)`` in pixels; required for a bare module teacher, and
+        must be the trained size for a trained one (which is the default there).
     priors
         :class:`Priors` or a dict of its fields; ``None``: none.
     classes
-        Class names, one per logit; default the TrainedModel's, or
+        Class names, one per logit; default the trained teacher's, or
         ``"0"``, ``"1"``, ... for a bare module.
     student
         The network of the competition term (a copy is used, so the given
@@ -231,20 +239,31 @@ class BNInversionGenerator:
     progress
         Show a ``tqdm`` progress bar.
 
-    Images are optimised on the teacher's device. After ``generate``,
+    ``fit(teacher)`` takes a fitted :class:`~spinml.train.Trainer`, a
+    :class:`~spinml.train.TrainedModel` (its network, classes and image size
+    are used) or any ``torch.nn.Module`` with BatchNorm layers that maps
+    ``(N, 3, H, W)`` images, normalised as ``p / 127.5 - 1``, to ``(N, C)``
+    logits. The teacher is put in eval mode while generating and its mode is
+    restored afterwards; its weights are never changed. Images are optimised
+    on the teacher's device.
+
+    Learned state: ``teacher_`` (the TrainedModel, or the module),
+    ``network_``, ``image_size_`` ``(H, W)``, ``classes_``; after ``generate``,
     ``history_`` holds one dict per optimised batch: ``batch``, ``K`` (the
     steps of that run) and the per-step losses ``bn`` (``R_BN``), ``ce``
     (cross-entropy, nats) and ``total`` (the objective).
     """
 
-    def __init__(self, teacher: TrainedModel | nn.Module, steps: int = 2000,
+    _PARAMS = ("steps", "batch_size", "lr", "schedule", "betas", "image_size", "priors",
+               "classes", "student", "progress")
+
+    def __init__(self, *teacher: TrainedModel | Trainer | nn.Module, steps: int = 2000,
                  batch_size: int = 250, lr: float = 0.1, schedule: str = "cosine",
                  betas: tuple[float, float] = (0.9, 0.999),
                  image_size: int | tuple[int, int] | None = None,
                  priors: Priors | dict[str, Any] | None = None,
                  classes: Sequence[str] | None = None, student: nn.Module | None = None,
                  progress: bool = True) -> None:
-        self.teacher = teacher
         self.steps = steps
         self.batch_size = batch_size
         self.lr = lr
@@ -255,126 +274,134 @@ class BNInversionGenerator:
         self.classes = classes
         self.student = student
         self.progress = progress
-        self._check()
+        self._check_params(self.get_params())
+        self._totals = bool(teacher)
+        if teacher:
+            if len(teacher) != 1:
+                raise TypeError(f"BNInversionGenerator() takes the settings by name, got "
+                                f"{len(teacher)} positional arguments")
+            warnings.warn("BNInversionGenerator(teacher, ...) is deprecated: use "
+                          "BNInversionGenerator(...).fit(teacher), whose generate() takes "
+                          "images per class. The old form (generate(n) taking a total) goes "
+                          "in spinml 0.3", DeprecationWarning, stacklevel=2)
+            self.fit(teacher[0])
 
     # ------------------------------------------------------------------ settings
 
-    def _trained(self) -> TrainedModel | None:
-        """The teacher's TrainedModel (a fitted Trainer's ``model_``); None for a bare module."""
-        if isinstance(self.teacher, Trainer):
-            return self.teacher.model_
-        return self.teacher if isinstance(self.teacher, TrainedModel) else None
+    def _check_params(self, params: dict[str, Any]) -> None:
+        if not is_integer(params["steps"]) or params["steps"] < 0:
+            raise ValueError(f"steps (K) must be an integer >= 0, got {params['steps']!r}")
+        checks.positive_int(params["batch_size"], "batch_size")
+        checks.positive_number(params["lr"], "lr")
+        if not isinstance(params["schedule"], str):
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {params['schedule']!r}")
+        checks.one_of(params["schedule"], "schedule", SCHEDULES)
+        betas = params["betas"]
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(is_number(b) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"betas must be a pair (beta1, beta2) of numbers in [0, 1), "
+                             f"got {betas!r}")
+        _image_size(params["image_size"])
+        priors = Priors.from_any(params["priors"])
+        classes = params["classes"]
+        if classes is not None and (isinstance(classes, str) or not all(
+                isinstance(c, str) and c for c in classes)):
+            raise ValueError(f"classes must be a sequence of non-empty names or None, "
+                             f"got {classes!r}")
+        student = params["student"]
+        if student is not None and not isinstance(student, nn.Module):
+            raise TypeError(f"student must be a torch.nn.Module, got {type(student).__name__}")
+        if priors.competition > 0 and student is None:
+            raise ValueError("priors.competition > 0 needs a student network (student=...)")
+        checks.boolean(params["progress"], "progress")
 
-    def _network(self) -> nn.Module:
-        if self._trained() is not None:
-            return self._trained().module_
-        if isinstance(self.teacher, nn.Module):
-            return self.teacher
-        raise TypeError(f"teacher must be a fitted Trainer, a TrainedModel or a torch.nn.Module, "
-                        f"got {type(self.teacher).__name__}")
+    # ------------------------------------------------------------------ fit
 
-    def _size(self) -> tuple[int, int]:
+    def fit(self, teacher: TrainedModel | Trainer | nn.Module) -> BNInversionGenerator:
+        """Check ``teacher`` against the settings (BatchNorm layers, image size,
+        number of logits) and keep it; returns the generator."""
+        trained = teacher.model_ if isinstance(teacher, Trainer) else teacher
+        if isinstance(trained, TrainedModel):
+            network = trained.module_
+        elif isinstance(trained, nn.Module):
+            network = trained
+        else:
+            raise TypeError(f"teacher must be a fitted Trainer, a TrainedModel or a "
+                            f"torch.nn.Module, got {type(teacher).__name__}")
+        batch_norm_layers(network, "teacher")
         size = _image_size(self.image_size)
-        if self._trained() is not None:
-            trained = self._trained().image_size_
-            if size is not None and size != trained:
+        if isinstance(trained, TrainedModel):
+            if size is not None and size != trained.image_size_:
                 raise ValueError(f"image_size={self.image_size!r} but the teacher was trained on "
-                                 f"{trained[0]}x{trained[1]} images")
-            return trained
-        if size is None:
+                                 f"{trained.image_size_[0]}x{trained.image_size_[1]} images")
+            size = trained.image_size_
+        elif size is None:
             raise ValueError("image_size is required when the teacher is a bare nn.Module")
-        return size
-
-    def _classes(self, num_logits: int) -> tuple[str, ...]:
+        jitter = Priors.from_any(self.priors).jitter
+        if jitter >= min(size):
+            raise ValueError(f"priors.jitter={jitter} must be smaller than the image "
+                             f"({size[0]}x{size[1]})")
+        num_logits = _probe(network, size)
         if self.classes is not None:
             classes = tuple(self.classes)
-        elif self._trained() is not None:
-            classes = self._trained().classes_
+        elif isinstance(trained, TrainedModel):
+            classes = trained.classes_
         else:
             classes = tuple(str(i) for i in range(num_logits))
         if len(classes) != num_logits:
             raise ValueError(f"classes has {len(classes)} names but the teacher returns "
                              f"{num_logits} logits")
-        return classes
-
-    def _check(self) -> tuple[nn.Module, tuple[int, int], tuple[str, ...], Priors]:
-        """Validate the settings; return the network, image size, classes and priors."""
-        if not _integral(self.steps) or self.steps < 0:
-            raise ValueError(f"steps (K) must be an integer >= 0, got {self.steps!r}")
-        if not _integral(self.batch_size) or self.batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
-        if not _real(self.lr) or self.lr <= 0:
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if not isinstance(self.schedule, str) or self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if (not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2
-                or not all(_real(b) and 0 <= b < 1 for b in self.betas)):
-            raise ValueError(f"betas must be a pair (beta1, beta2) of numbers in [0, 1), "
-                             f"got {self.betas!r}")
-        if not isinstance(self.progress, bool):
-            raise TypeError(f"progress must be True or False, got {self.progress!r}")
-        network = self._network()
-        batch_norm_layers(network, "teacher")
-        priors = Priors.from_any(self.priors)
-        if priors.competition > 0 and self.student is None:
-            raise ValueError("priors.competition > 0 needs a student network (student=...)")
-        if self.student is not None and not isinstance(self.student, nn.Module):
-            raise TypeError(f"student must be a torch.nn.Module, got "
-                            f"{type(self.student).__name__}")
-        height, width = self._size()
-        if priors.jitter >= min(height, width):
-            raise ValueError(f"priors.jitter={priors.jitter} must be smaller than the image "
-                             f"({height}x{width})")
-        classes = self._classes(self._probe(network, (height, width)))
-        return network, (height, width), classes, priors
-
-    def _probe(self, network: nn.Module, size: tuple[int, int]) -> int:
-        """Run two blank images through the teacher; return its number of logits."""
-        try:
-            with torch.no_grad(), eval_mode(network):
-                logits = network(torch.zeros(2, 3, *size, device=_device(network)))
-        except RuntimeError as err:
-            raise ValueError(f"the teacher cannot take image_size={size[0]}x{size[1]}: "
-                             f"{err}") from None
-        if logits.ndim != 2 or logits.shape[0] != 2:
-            raise ValueError(f"the teacher returns shape {tuple(logits.shape)} for 2 images; "
-                             f"expected logits (2, num_classes)")
-        return int(logits.shape[1])
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's settings (scikit-learn's estimator protocol)."""
-        return {name: getattr(self, name) for name in (
-            "teacher", "steps", "batch_size", "lr", "schedule", "betas", "image_size", "priors",
-            "classes", "student", "progress")}
-
-    def __repr__(self) -> str:
-        return (f"BNInversionGenerator(steps={self.steps}, batch_size={self.batch_size}, "
-                f"lr={self.lr}, schedule={self.schedule!r}, betas={tuple(self.betas)}, "
-                f"priors={Priors.from_any(self.priors)})")
+        self.teacher_, self.network_ = trained, network
+        self.image_size_, self.classes_ = size, classes
+        return self
 
     # ------------------------------------------------------------------ generation
 
-    def generate(self, n: int, seed: int = 0) -> SyntheticSet:
-        """``n`` images, ``K = steps``, labels balanced over the classes (image ``i``
-        gets class ``i mod C``). Batch ``b`` starts from noise seeded by
-        ``(seed, b)``: the same seed gives the same images (on the CPU)."""
-        return self.generate_snapshots(n, seed, at=(self.steps,))[self.steps]
+    def _total(self, n_per_class: int | None, deprecated: dict[str, Any], where: str) -> int:
+        """The number of images a call asks for: ``n_per_class`` times the classes, or
+        the total ``n`` of the old call forms (with a ``DeprecationWarning``)."""
+        classes = self._fitted("classes_")
+        if set(deprecated) - {"n"}:
+            raise TypeError(f"{where} got unexpected arguments {sorted(set(deprecated) - {'n'})}")
+        if "n" in deprecated or self._totals:
+            total = deprecated.get("n", n_per_class)
+            warnings.warn(f"{where}: a total number of images n is deprecated; give "
+                          f"n_per_class (after fit(teacher)). The old form goes in spinml 0.3",
+                          DeprecationWarning, stacklevel=3)
+            return checks.positive_int(total, "n")
+        return checks.positive_int(n_per_class, "n_per_class") * len(classes)
 
-    def generate_snapshots(self, n: int, seed: int = 0,
-                           at: Sequence[int] = (0, 50, 200, 1000, 2000)) -> dict[int, SyntheticSet]:
-        """``{K: generate(n, seed) with steps=K}`` for each step count ``K`` in ``at``
-        (``self.steps`` is not used here).
+    def generate(self, n_per_class: int | None = None, seed: int = 0,
+                 **deprecated: Any) -> SyntheticSet:
+        """``n_per_class`` images of each class, ``K = steps``. Image ``i`` gets class
+        ``i mod C``, so every batch holds all classes. Batch ``b`` starts from noise
+        seeded by ``(seed, b)``: the same seed gives the same images (on the CPU).
+
+        Old forms, with a ``DeprecationWarning``: ``generate(n=total)``, and
+        ``generate(n)`` of a generator built as ``BNInversionGenerator(teacher, ...)``,
+        take a total number of images."""
+        total = self._total(n_per_class, deprecated, "BNInversionGenerator.generate()")
+        return self._snapshots(total, seed, (self.steps,))[self.steps]
+
+    def generate_snapshots(self, n_per_class: int | None = None, seed: int = 0,
+                           at: Sequence[int] = (0, 50, 200, 1000, 2000),
+                           **deprecated: Any) -> dict[int, SyntheticSet]:
+        """``{K: generate(n_per_class, seed) with steps=K}`` for each step count ``K``
+        in ``at`` (the ``steps`` setting is not used here).
 
         With ``schedule="constant"`` all of them are snapshots of one
         optimisation of ``max(at)`` steps per batch. A cosine schedule depends
         on ``K``, so each ``K > 0`` is then optimised on its own (``sum(at)``
         steps per batch instead of ``max(at)``); ``K = 0`` is the noise."""
-        network, size, classes, priors = self._check()
-        if not _integral(n) or n <= 0:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        if not _integral(seed) or seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-        if not at or not all(_integral(k) and k >= 0 for k in at):
+        total = self._total(n_per_class, deprecated, "BNInversionGenerator.generate_snapshots()")
+        return self._snapshots(total, seed, at)
+
+    def _snapshots(self, n: int, seed: int, at: Sequence[int]) -> dict[int, SyntheticSet]:
+        """:meth:`generate_snapshots` of ``n`` images in all."""
+        network, size, classes = self.network_, self.image_size_, self.classes_
+        priors = Priors.from_any(self.priors)
+        checks.non_negative_int(seed, "seed")
+        if not at or not all(is_integer(k) and k >= 0 for k in at):
             raise ValueError(f"at must list step counts K >= 0, got {at!r}")
         ks = sorted({int(k) for k in at})
         if self.schedule == "constant" or len(ks) == 1:
@@ -489,3 +516,54 @@ class BNInversionGenerator:
                 loss.backward()
                 optimizer.step()
         student.eval()
+
+    # ------------------------------------------------------------------ save / load
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the settings (``generator.json``) and the teacher, atomically: a
+        trained teacher as a saved :class:`~spinml.train.TrainedModel` in
+        ``teacher/``, a bare module as its weights (``teacher.safetensors``). A
+        student is recorded by its class; :meth:`load` needs it passed again."""
+        teacher = self._fitted("teacher_")
+        settings = {**self.get_params(), "priors": asdict(Priors.from_any(self.priors)),
+                    "betas": list(self.betas), "student": None,
+                    "classes": None if self.classes is None else list(self.classes)}
+        record = {"format": _FORMAT, "version": 1, "settings": settings,
+                  "student": None if self.student is None else _class_path(self.student),
+                  "teacher": ("trained_model" if isinstance(teacher, TrainedModel)
+                              else _class_path(teacher))}
+        folder = Path(folder)
+        with atomic_dir(folder, overwrite=overwrite) as tmp:
+            if isinstance(teacher, TrainedModel):
+                teacher.save(tmp / "teacher")
+            else:
+                save_file({k: v.detach().cpu().contiguous()
+                           for k, v in teacher.state_dict().items()},
+                          str(tmp / "teacher.safetensors"))
+            (tmp / "generator.json").write_text(json.dumps(record, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, *, teacher: nn.Module | None = None,
+             student: nn.Module | None = None, device: str | torch.device = "cpu",
+             **settings: Any) -> BNInversionGenerator:
+        """A fitted generator from :meth:`save`, its teacher on ``device``. A bare
+        module teacher needs ``teacher``, a fresh instance of its class to load the
+        weights into; a saved student needs ``student`` again. ``settings``
+        override the saved ones."""
+        folder = Path(folder)
+        record = read_manifest(folder, _FORMAT, (1,), name="generator.json")
+        saved = {**record["settings"], **settings}
+        if record["student"] is not None and student is None:
+            raise ValueError(f"{folder} was saved with a student {record['student']}: pass "
+                             f"student=, a network of that class, to load()")
+        saved["student"] = student
+        if record["teacher"] == "trained_model":
+            fitted = TrainedModel.load(folder / "teacher", device=device)
+        elif teacher is None:
+            raise ValueError(f"{folder} holds a bare teacher module {record['teacher']}: pass "
+                             f"teacher=, a fresh instance of it, to load()")
+        else:
+            teacher.load_state_dict(load_file(str(folder / "teacher.safetensors")))
+            fitted = teacher.to(device)
+        return cls(**saved).fit(fitted)

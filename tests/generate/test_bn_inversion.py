@@ -1,5 +1,7 @@
 """BNInversionGenerator and the BatchNorm-statistics loss on tiny networks."""
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from spinml.data import SyntheticSet
+from spinml.estimator import NotFittedError
 from spinml.generate import BNInversionGenerator, Priors
 from spinml.generate.bn_inversion import (
     jensen_shannon,
@@ -49,15 +52,17 @@ def tiny_teacher(seed: int = 0, classes: int = 3) -> Tiny:
     return net.eval()
 
 
+SETTINGS = {"steps": 40, "batch_size": 12, "image_size": 8, "progress": False}
+
+
 def generator(net, **kwargs) -> BNInversionGenerator:
-    settings = {"steps": 40, "batch_size": 12, "image_size": 8, "progress": False} | kwargs
-    return BNInversionGenerator(net, **settings)
+    return BNInversionGenerator(**(SETTINGS | kwargs)).fit(net)
 
 
 def test_optimisation_brings_batch_statistics_to_running_statistics():
     net = tiny_teacher()
     gen = generator(net, steps=60)
-    sets = gen.generate_snapshots(24, seed=0, at=(0, 60))
+    sets = gen.generate_snapshots(8, seed=0, at=(0, 60))
     losses = gen.history_[0]["bn"]
     assert losses[-1] < 0.5 * losses[0]
     before = bn_statistics_loss(net, to_unit_range(torch.from_numpy(
@@ -72,8 +77,8 @@ def test_generated_images_are_what_the_teacher_saw():
     net = tiny_teacher()
     teacher = TrainedModel(net, ("a", "b", "c"), (8, 8), arch="tiny", arch_kwargs={},
                            params={}, history=[], best_epoch=0)
-    synthetic = BNInversionGenerator(teacher, steps=60, batch_size=12,
-                                     progress=False).generate(24, seed=1)
+    synthetic = BNInversionGenerator(steps=60, batch_size=12,
+                                     progress=False).fit(teacher).generate(8, seed=1)
     assert synthetic.classes == ("a", "b", "c")
     X, y = synthetic.to_arrays()
     assert X.dtype == np.uint8 and X.shape == (24, 8, 8, 3)
@@ -89,8 +94,8 @@ def test_a_fitted_trainer_is_a_teacher_like_its_model():
     trainer = Trainer("resnet20", epochs=1, batch_size=8, val_fraction=0.0, progress=False)
     trainer.fit((X, np.arange(24) % 2, ("a", "b")))
     settings = {"steps": 2, "batch_size": 4, "progress": False}
-    by_trainer = BNInversionGenerator(trainer, **settings).generate(4, seed=0)
-    by_model = BNInversionGenerator(trainer.model_, **settings).generate(4, seed=0)
+    by_trainer = BNInversionGenerator(**settings).fit(trainer).generate(2, seed=0)
+    by_model = BNInversionGenerator(**settings).fit(trainer.model_).generate(2, seed=0)
     assert by_trainer.classes == ("a", "b")
     assert np.array_equal(by_trainer.to_arrays()[0], by_model.to_arrays()[0])
 
@@ -98,18 +103,18 @@ def test_a_fitted_trainer_is_a_teacher_like_its_model():
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])
 def test_same_seed_same_images_and_snapshots_equal_separate_runs(schedule):
     net = tiny_teacher()
-    a = generator(net, steps=15, schedule=schedule).generate(20, seed=3)
-    b = generator(net, steps=15, schedule=schedule).generate(20, seed=3)
-    c = generator(net, steps=15, schedule=schedule).generate(20, seed=4)
+    a = generator(net, steps=15, schedule=schedule).generate(7, seed=3)
+    b = generator(net, steps=15, schedule=schedule).generate(7, seed=3)
+    c = generator(net, steps=15, schedule=schedule).generate(7, seed=4)
     assert np.array_equal(a.to_arrays()[0], b.to_arrays()[0])
     assert not np.array_equal(a.to_arrays()[0], c.to_arrays()[0])
     gen = generator(net, schedule=schedule)
-    snaps = gen.generate_snapshots(20, seed=3, at=(15, 0, 5))
+    snaps = gen.generate_snapshots(7, seed=3, at=(15, 0, 5))
     assert np.array_equal(snaps[15].to_arrays()[0], a.to_arrays()[0])
     assert np.array_equal(snaps[5].to_arrays()[0], generator(
-        net, steps=5, schedule=schedule).generate(20, seed=3).to_arrays()[0])
+        net, steps=5, schedule=schedule).generate(7, seed=3).to_arrays()[0])
     assert np.array_equal(snaps[0].to_arrays()[0], generator(
-        net, steps=0, schedule=schedule).generate(20, seed=3).to_arrays()[0])
+        net, steps=0, schedule=schedule).generate(7, seed=3).to_arrays()[0])
     # a constant rate: one run of 15 steps per batch; a cosine one depends on K: a run per K
     runs = [(h["batch"], h["K"], len(h["bn"])) for h in gen.history_]
     assert runs == ([(0, 15, 15), (1, 15, 15)] if schedule == "constant" else
@@ -130,7 +135,7 @@ def test_learning_rates():
 def test_schedule_and_betas_change_the_images():
     net = tiny_teacher()
     images = {settings: generator(net, steps=10, schedule=settings[0], betas=settings[1])
-              .generate(12, seed=0).to_arrays()[0]
+              .generate(4, seed=0).to_arrays()[0]
               for settings in [("constant", (0.9, 0.999)), ("cosine", (0.9, 0.999)),
                                ("cosine", (0.5, 0.9))]}
     first, *others = images.values()
@@ -139,9 +144,10 @@ def test_schedule_and_betas_change_the_images():
 
 
 def test_balanced_labels_and_provenance():
-    synthetic = generator(tiny_teacher(), steps=2, batch_size=10).generate(23, seed=7)
-    assert isinstance(synthetic, SyntheticSet) and len(synthetic) == 23
-    assert np.bincount(synthetic.to_arrays()[1]).tolist() == [8, 8, 7]
+    synthetic = generator(tiny_teacher(), steps=2, batch_size=10).generate(n_per_class=8, seed=7)
+    assert isinstance(synthetic, SyntheticSet) and len(synthetic) == 24
+    assert np.bincount(synthetic.to_arrays()[1]).tolist() == [8, 8, 8]
+    assert synthetic.to_arrays()[1][:6].tolist() == [0, 1, 2, 0, 1, 2]  # every batch all classes
     p = synthetic[12].provenance
     assert (p["method"], p["K"], p["seed"], p["batch"], p["label"]) == (
         "bn_inversion", 2, 7, 1, synthetic[12].label)
@@ -163,12 +169,12 @@ class Failing(Tiny):
 
 def test_teacher_mode_and_hooks_are_restored_even_on_error():
     net = tiny_teacher().train()
-    generator(net, steps=3).generate(6, seed=0)
+    generator(net, steps=3).generate(2, seed=0)
     assert net.training and all(m.training for m in net.modules())
     failing = Failing()
     failing.train()
     with pytest.raises(RuntimeError, match="boom"):
-        generator(failing, steps=3).generate(6, seed=0)
+        generator(failing, steps=3).generate(2, seed=0)
     assert failing.training
     assert not failing.bn1._forward_pre_hooks and not failing.bn2._forward_pre_hooks
 
@@ -178,14 +184,14 @@ def test_all_priors_with_a_distilled_student():
     weights = {k: v.clone() for k, v in student.state_dict().items()}
     priors = {"tv": 1e-3, "l2": 1e-3, "jitter": 2, "flip": True, "first_bn": 5.0,
               "competition": 1.0, "student_steps": 2}
-    a = generator(net, steps=4, priors=priors, student=student).generate(12, seed=0)
-    b = generator(net, steps=4, priors=Priors(**priors), student=student).generate(12, seed=0)
+    a = generator(net, steps=4, priors=priors, student=student).generate(4, seed=0)
+    b = generator(net, steps=4, priors=Priors(**priors), student=student).generate(4, seed=0)
     assert np.array_equal(a.to_arrays()[0], b.to_arrays()[0])
     # each K of a cosine schedule is its own run, with its own copy of the student
-    snaps = generator(net, priors=priors, student=student).generate_snapshots(12, at=(2, 4))
+    snaps = generator(net, priors=priors, student=student).generate_snapshots(4, at=(2, 4))
     assert np.array_equal(snaps[4].to_arrays()[0], a.to_arrays()[0])
     assert np.array_equal(snaps[2].to_arrays()[0], generator(
-        net, steps=2, priors=priors, student=student).generate(12, seed=0).to_arrays()[0])
+        net, steps=2, priors=priors, student=student).generate(4, seed=0).to_arrays()[0])
     for key, value in student.state_dict().items():
         assert torch.equal(value, weights[key])
 
@@ -245,7 +251,7 @@ def test_bad_settings_get_clear_errors(teacher, kwargs, message):
 
 def test_bad_generate_arguments_and_teacher_size():
     gen = generator(tiny_teacher(), steps=1)
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="n_per_class must be a positive integer"):
         gen.generate(0)
     with pytest.raises(ValueError, match="seed"):
         gen.generate(4, seed=-1)
@@ -254,6 +260,84 @@ def test_bad_generate_arguments_and_teacher_size():
     teacher = TrainedModel(tiny_teacher(), ("a", "b", "c"), (8, 8), arch="tiny", arch_kwargs={},
                            params={}, history=[], best_epoch=0)
     with pytest.raises(ValueError, match="trained on 8x8"):
-        BNInversionGenerator(teacher, image_size=16)
+        BNInversionGenerator(image_size=16).fit(teacher)
     with pytest.raises(TypeError, match="teacher must be"):
-        BNInversionGenerator("resnet20", image_size=8)
+        BNInversionGenerator(image_size=8).fit("resnet20")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"steps": -1}, r"steps \(K\) must be an integer >= 0"),
+    ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ({"lr": float("inf")}, "lr must be a positive number"),
+    ({"schedule": "linear"}, "schedule must be one of"),
+    ({"betas": (0.9, 1.0)}, "betas must be a pair"),
+    ({"image_size": (8, 0)}, "image_size must be a positive integer"),
+    ({"classes": "abc"}, "classes must be a sequence"),
+    ({"priors": {"temperature": 0}}, "priors.temperature must be a positive number"),
+    ({"priors": {"competition": 1.0}}, "needs a student"),
+    ({"student": "resnet20"}, "student must be a torch.nn.Module"),
+    ({"progress": "no"}, "progress must be True or False"),
+])
+def test_settings_are_refused_in_the_constructor_and_set_params(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        BNInversionGenerator(**kwargs)
+    gen = BNInversionGenerator()
+    with pytest.raises((ValueError, TypeError), match=message):
+        gen.set_params(**kwargs)
+    assert gen.get_params() == BNInversionGenerator().get_params()
+
+
+def test_settings_round_trip_fit_returns_self_and_learned_state():
+    gen = BNInversionGenerator(steps=3, batch_size=6, image_size=8, progress=False)
+    params = gen.get_params()
+    assert params["steps"] == 3 and BNInversionGenerator(**params).get_params() == params
+    assert gen.set_params(lr=0.05) is gen and gen.lr == 0.05
+    with pytest.raises(ValueError, match=r"unknown BNInversionGenerator settings \['n'\]"):
+        gen.set_params(n=3)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        gen.generate(2)
+    before = set(vars(gen))
+    net = tiny_teacher()
+    assert gen.fit(net) is gen
+    assert {k for k in set(vars(gen)) - before} == {"teacher_", "network_", "image_size_",
+                                                     "classes_"}
+    assert gen.network_ is net and gen.classes_ == ("0", "1", "2") and gen.image_size_ == (8, 8)
+    gen.generate(1)
+    assert "history_" in vars(gen)
+
+
+def test_the_old_forms_warn_and_take_a_total():
+    net = tiny_teacher()
+    new = generator(net, steps=3).generate(n_per_class=4, seed=2)
+    with pytest.warns(DeprecationWarning, match="fit\\(teacher\\)"):
+        old = BNInversionGenerator(net, **(SETTINGS | {"steps": 3}))
+    with pytest.warns(DeprecationWarning, match="total number of images"):
+        total = old.generate(12, seed=2)
+    assert np.array_equal(total.to_arrays()[0], new.to_arrays()[0])
+    with pytest.warns(DeprecationWarning, match="total number of images"):
+        odd = generator(net, steps=3).generate(n=5, seed=2)
+    assert np.bincount(odd.to_arrays()[1]).tolist() == [2, 2, 1]
+
+
+def test_save_load_round_trip(tmp_path):
+    trainer = Trainer("resnet20", epochs=1, batch_size=8, val_fraction=0.0, progress=False)
+    rng = np.random.default_rng(1)
+    trainer.fit((rng.integers(0, 256, (12, 8, 8, 3), dtype=np.uint8), np.arange(12) % 3,
+                 ("a", "b", "c")))
+    for teacher, kwargs in ((trainer, {}), (tiny_teacher(), {"teacher": Tiny()})):
+        gen = BNInversionGenerator(steps=2, batch_size=6, lr=0.05, schedule="constant",
+                                   image_size=8, priors={"tv": 1e-3}, progress=False)
+        gen.fit(teacher)
+        folder = gen.save(tmp_path / type(teacher).__name__)
+        loaded = BNInversionGenerator.load(folder, **kwargs)
+        assert loaded.get_params() == {**gen.get_params(), "priors": asdict(Priors(tv=1e-3)),
+                                       "betas": [0.9, 0.999]}
+        assert loaded.classes_ == gen.classes_ and loaded.image_size_ == gen.image_size_
+        a, b = gen.generate(2, seed=4), loaded.generate(2, seed=4)
+        assert np.array_equal(a.to_arrays()[0], b.to_arrays()[0])
+        with pytest.raises(FileExistsError):
+            gen.save(folder)
+    with pytest.raises(ValueError, match="bare teacher module.*teacher="):
+        BNInversionGenerator.load(tmp_path / "Tiny")
+    with pytest.raises(NotFittedError):
+        BNInversionGenerator().save(tmp_path / "unfitted")

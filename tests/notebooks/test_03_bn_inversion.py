@@ -14,7 +14,7 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_bn_inversion.
 
 def test_notebook_writes_finite_tables_figures_and_grids(tmp_path):
     out = tmp_path / "report"
-    small = {"dataset": "miniworld", "ks": [0, 3], "seeds": [0, 1], "n_synthetic": 8,
+    small = {"dataset": "miniworld", "ks": [0, 3], "seeds": [0, 1], "n_per_class": 2,
              "batch_size": 8, "teacher_epochs": 1, "student_epochs": 1, "n_ref": 2, "n_test": 2,
              "output_dir": str(out)}
     papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "executed.ipynb"),
