@@ -4,7 +4,14 @@ from spinml.evaluate import evaluator
 from spinml.evaluate.distances import features, nearest_distances
 from spinml.evaluate.edges import edge_f1
 from spinml.evaluate.encoder import ImageEncoder
-from spinml.evaluate.evaluator import COLUMNS, OBJECTS, PRIVACY_METRICS, Evaluator, RunMetrics
+from spinml.evaluate.evaluator import (
+    COLUMNS,
+    OBJECTS,
+    PRIVACY_METRICS,
+    WHOLE,
+    Evaluator,
+    RunMetrics,
+)
 from spinml.evaluate.information import (
     entropy,
     letterbox,
@@ -28,6 +35,7 @@ __all__ = [
     "RunMetrics",
     "COLUMNS",
     "OBJECTS",
+    "WHOLE",
     "PRIVACY_METRICS",
     "features",
     "nearest_distances",

@@ -19,6 +19,13 @@ reference images (the members) and held-out real images (the non-members).
 
 Utility (object ``"model"``): accuracy, macro-F1 and per-class accuracy on the
 real test images (:func:`~spinml.evaluate.utility.utility_metrics`).
+
+A synthetic set without objects (no image has a target mask, e.g. a
+:class:`~spinml.BNInversionGenerator`'s) cannot be split into target and
+background: its privacy rows are then those of object ``"image"``, the same
+metrics on whole images (synthetic images against the references' and the
+test images' whole images), which bound what any one object leaks. A set in
+which some images have masks and others not is refused.
 """
 
 from __future__ import annotations
@@ -42,9 +49,11 @@ from spinml.evaluate.similarity import mean_cosine
 from spinml.evaluate.utility import utility_metrics
 from spinml.image import segment_on_black
 
-__all__ = ["Evaluator", "RunMetrics", "OBJECTS", "PRIVACY_METRICS", "COLUMNS"]
+__all__ = ["Evaluator", "RunMetrics", "OBJECTS", "WHOLE", "PRIVACY_METRICS", "COLUMNS"]
 
 OBJECTS = ("target", BACKGROUND)
+WHOLE = "image"
+"""The object of the privacy rows of a synthetic set without objects (whole images)."""
 PRIVACY_METRICS = ("mi", "shape_leak", "sim", "memorisation_encoder", "memorisation_pixel",
                    "mia_auc", "mia_tpr_at_1pct_fpr")
 COLUMNS = ["scheme", "target_level", "background_level", "alpha", "object", "metric", "seed",
@@ -75,16 +84,28 @@ def _resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _real_segments(images: ReferenceSet, obj: str) -> np.ndarray:
+    if obj == WHOLE:
+        return np.stack([im.image for im in images])
     return np.stack([segment_on_black(im.image, im.mask(obj)) for im in images])
 
 
 def _synthetic_segments(synthetic: SyntheticSet, obj: str) -> np.ndarray:
-    out = []
-    for im in synthetic:
-        if im.mask is None:
-            raise ValueError("synthetic images need target masks for per-object privacy")
-        out.append(segment_on_black(im.image, im.mask if obj == "target" else ~im.mask))
-    return np.stack(out)
+    if obj == WHOLE:
+        return np.stack([im.image for im in synthetic])
+    return np.stack([segment_on_black(im.image, im.mask if obj == "target" else ~im.mask)
+                     for im in synthetic])
+
+
+def _privacy_objects(synthetic: SyntheticSet) -> tuple[str, ...]:
+    """The objects a synthetic set's privacy is measured on: target and background
+    when every image has a target mask, the whole image when none has."""
+    masked = [im.mask is not None for im in synthetic]
+    if all(masked):
+        return OBJECTS
+    if not any(masked):
+        return (WHOLE,)
+    raise ValueError(f"{masked.count(False)} of {len(masked)} synthetic images have no target "
+                     f"mask: per-object privacy needs masks on all images or on none")
 
 
 class Evaluator:
@@ -121,8 +142,9 @@ class Evaluator:
                  sanitized: SanitizedSet | None = None, scheme: str | None = None,
                  alpha: float = 0.0, seed: int = 0) -> RunMetrics:
         """Measure whatever is given: ``model`` -> utility; ``sanitized`` -> MI and,
-        for an ``L0`` target, shape leak;
-        ``synthetic`` -> SIM, memorisation and MIA. ``scheme`` defaults to the
+        for an ``L0`` target, shape leak; ``synthetic`` -> SIM, memorisation and
+        MIA, per object, or on whole images for a set without masks (object
+        ``"image"``). ``scheme`` defaults to the
         upload's (``{target}_{background}``)."""
         if sanitized is not None:
             sanitized = require_sanitized(sanitized, argument="sanitized")
@@ -161,7 +183,7 @@ class Evaluator:
 
     def _synthetic_privacy(self, synthetic: SyntheticSet, metrics: RunMetrics) -> None:
         encoder = self._encoder()
-        for obj in OBJECTS:
+        for obj in _privacy_objects(synthetic):
             synth = _synthetic_segments(synthetic, obj)
             members_pixels, m, o = self._real_features(obj, synth.shape[1:3])
             s = features(synth, encoder)

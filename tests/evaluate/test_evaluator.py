@@ -1,9 +1,13 @@
-"""The Evaluator and RunMetrics: utility, MI of the upload, synthetic-set privacy, refusals."""
+"""The Evaluator and RunMetrics: utility, MI of the upload, synthetic-set privacy (per object,
+or on whole images for a set without objects such as BN inversion's), refusals."""
 
+import numpy as np
 import pytest
 
 from spinml.data import SyntheticImage, SyntheticSet, miniworld
-from spinml.evaluate import COLUMNS, Evaluator, RunMetrics, leakage_table
+from spinml.evaluate import COLUMNS, WHOLE, Evaluator, RunMetrics, features, leakage_table
+from spinml.evaluate.similarity import mean_cosine
+from spinml.generate import BNInversionGenerator
 from spinml.sanitize import Sanitizer
 from spinml.train import Trainer
 
@@ -57,9 +61,6 @@ def test_refused_inputs():
         Evaluator(refs.subset([]), test)
     with pytest.raises(TypeError, match="SanitizedSet"):
         Evaluator(refs, test).evaluate(sanitized=refs)
-    unmasked = SyntheticSet([SyntheticImage(refs[0].image, refs[0].label)], refs.classes)
-    with pytest.raises(ValueError, match="need target masks"):
-        Evaluator(refs, test).evaluate(synthetic=unmasked)
 
 
 def test_copied_references_are_memorised_members():
@@ -74,3 +75,39 @@ def test_copied_references_are_memorised_members():
     assert {metric for _, metric in values} == {"sim", "memorisation_encoder",
                                                  "memorisation_pixel", "mia_auc",
                                                  "mia_tpr_at_1pct_fpr"}
+
+
+@pytest.fixture(scope="module")
+def user():
+    refs, test = miniworld.user(2, n_ref=2, n_test=2, size=16)
+    teacher = Trainer("resnet20", epochs=1, batch_size=8, progress=False).fit(refs)
+    return refs, test, teacher
+
+
+def test_bn_inversion_images_get_utility_and_whole_image_privacy(user, encoder):
+    refs, test, teacher = user
+    synthetic = BNInversionGenerator(steps=2, batch_size=8, progress=False).fit(
+        teacher).generate(n_per_class=2, seed=0)
+    assert all(im.mask is None for im in synthetic)
+    report = Evaluator(refs, test, encoder=encoder).evaluate(
+        model=teacher, synthetic=synthetic, scheme="bn_inversion_K2")
+    frame = report.to_frame()
+    assert set(frame.object) == {"model", WHOLE}
+    assert set(frame[frame.object == WHOLE].metric) == {
+        "sim", "memorisation_encoder", "memorisation_pixel", "mia_auc", "mia_tpr_at_1pct_fpr"}
+    assert np.isfinite(frame.value).all()
+    assert report.values["model", "accuracy"] == teacher.score(test)
+    whole = np.stack([im.image for im in refs])
+    expected = mean_cosine(features(synthetic.to_arrays()[0], encoder), features(whole, encoder))
+    assert report.values[WHOLE, "sim"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_set_with_masks_on_some_images_only_is_refused(user, encoder):
+    refs, test, _ = user
+    image = np.zeros((16, 16, 3), np.uint8)
+    mask = np.zeros((16, 16), bool)
+    mask[4:8, 4:8] = True
+    mixed = SyntheticSet([SyntheticImage(image, refs.classes[0], mask=mask),
+                          SyntheticImage(image, refs.classes[0])], classes=refs.classes)
+    with pytest.raises(ValueError, match="1 of 2 synthetic images have no target mask"):
+        Evaluator(refs, test, encoder=encoder).evaluate(synthetic=mixed)
