@@ -69,8 +69,10 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+from spinml import checks
+
 __all__ = ["PrivacyRecord", "neighbouring", "fedavg_event", "ftrl_event", "epsilon",
-           "calibrate_sigma", "check_count", "check_q", "check_sigma", "check_clip", "check_delta",
+           "calibrate_sigma", "check_q", "check_sigma", "check_clip", "check_delta",
            "check_noise_seed",
            "pld_grid_points", "pld_sigma_floor", "PLD_MAX_POINTS", "SIGMA_MAX"]
 
@@ -88,17 +90,10 @@ _SAMPLING = {
 }
 
 
-def check_count(value: object, name: str) -> int:
-    """``value`` if it is an integer >= 1; a ``ValueError`` naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 def neighbouring(aggregator: str, users_per_client: int, n_clients: int | None = None) -> str:
     """The neighbouring relation of the guarantee, stated for users (module docstring);
     ``n_clients`` is ``B``, named in the text when given."""
-    k = check_count(users_per_client, "users_per_client")
+    k = checks.positive_int(users_per_client, "users_per_client")
     if aggregator not in _SAMPLING:
         raise ValueError(f"aggregator must be 'fedavg' or 'ftrl', got {aggregator!r}")
     if k == 1:
@@ -120,9 +115,7 @@ def neighbouring(aggregator: str, users_per_client: int, n_clients: int | None =
 
 def check_q(q: object) -> float:
     """``q`` if it is a sampling rate in (0, 1]."""
-    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q <= 1:
-        raise ValueError(f"q (client sampling rate) must be in (0, 1], got {q!r}")
-    return float(q)
+    return float(checks.in_interval(q, "q (client sampling rate)", 0, 1, "(]"))
 
 
 def check_sigma(sigma: object) -> float:
@@ -135,17 +128,13 @@ def check_sigma(sigma: object) -> float:
 
 def check_clip(clip: object) -> float:
     """``clip`` if it is a clipping norm > 0."""
-    if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0:
-        raise ValueError(f"clip (C, the L2 clipping norm of a client delta) must be > 0, "
-                         f"got {clip!r}")
-    return float(clip)
+    return float(checks.positive_number(
+        clip, "clip (C, the L2 clipping norm of a client delta)"))
 
 
 def check_delta(delta: object) -> float:
     """``delta`` if it is in (0, 1)."""
-    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < 1:
-        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
-    return float(delta)
+    return float(checks.in_interval(delta, "delta", 0, 1, "()"))
 
 
 def check_noise_seed(noise_seed: object) -> int | None:
@@ -216,14 +205,14 @@ def fedavg_event(q: float, sigma: float, rounds: int):
     dpa = _dp_accounting()
     return dpa.SelfComposedDpEvent(
         dpa.PoissonSampledDpEvent(check_q(q), dpa.GaussianDpEvent(check_sigma(sigma))),
-        check_count(rounds, "rounds"))
+        checks.positive_int(rounds, "rounds"))
 
 
 def ftrl_event(sigma: float, rounds: int, rounds_per_epoch: int):
     """Tree aggregation restarted every ``rounds_per_epoch`` rounds, over ``rounds`` rounds."""
     dpa = _dp_accounting()
-    rounds = check_count(rounds, "rounds")
-    rounds_per_epoch = check_count(rounds_per_epoch, "rounds_per_epoch")
+    rounds = checks.positive_int(rounds, "rounds")
+    rounds_per_epoch = checks.positive_int(rounds_per_epoch, "rounds_per_epoch")
     full, rest = divmod(rounds, rounds_per_epoch)
     sigma = check_sigma(sigma)
     events = []
@@ -332,8 +321,8 @@ def epsilon(delta: float, *, q: float, sigma: float, rounds: int, accountant: st
     refuses a ``sigma`` below :func:`pld_sigma_floor` (module docstring).
     """
     delta, q, sigma = check_delta(delta), check_q(q), check_sigma(sigma)
-    rounds = check_count(rounds, "rounds")
-    k = check_count(users_per_client, "users_per_client")
+    rounds = checks.positive_int(rounds, "rounds")
+    k = checks.positive_int(users_per_client, "users_per_client")
     relation = neighbouring(aggregator, k, n_clients)
     _check_accountant(accountant, aggregator, k)
     if aggregator == "fedavg" and rounds_per_epoch is not None:
@@ -341,7 +330,7 @@ def epsilon(delta: float, *, q: float, sigma: float, rounds: int, accountant: st
                          f"every round), got {rounds_per_epoch!r}")
     if aggregator == "ftrl":
         rounds_per_epoch = (math.ceil(1 / q) if rounds_per_epoch is None
-                            else check_count(rounds_per_epoch, "rounds_per_epoch"))
+                            else checks.positive_int(rounds_per_epoch, "rounds_per_epoch"))
     noise, note = _noise(sigma, noise_seed)
     record = dict(delta=delta, accountant=accountant, aggregator=aggregator,
                   sampling=_SAMPLING[aggregator], q=q, sigma=sigma, rounds=rounds,
@@ -422,8 +411,8 @@ def calibrate_sigma(target_epsilon: float, delta: float, rounds: int, q: float,
     if (isinstance(target_epsilon, bool) or not isinstance(target_epsilon, (int, float))
             or not 0 < target_epsilon < math.inf):
         raise ValueError(f"target_epsilon must be a finite number > 0, got {target_epsilon!r}")
-    delta, q, rounds = check_delta(delta), check_q(q), check_count(rounds, "rounds")
-    k = check_count(users_per_client, "users_per_client")
+    delta, q, rounds = check_delta(delta), check_q(q), checks.positive_int(rounds, "rounds")
+    k = checks.positive_int(users_per_client, "users_per_client")
     _check_accountant(accountant, "fedavg", k)
 
     def rdp(sigma: float) -> float:

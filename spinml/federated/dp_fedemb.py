@@ -74,9 +74,18 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 
+from spinml import checks
+from spinml.checks import is_integer
+from spinml.estimator import Estimator
 from spinml.federated import accounting
 from spinml.federated.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_deltas
-from spinml.federated.embedding import EmbeddingNet, head_logits, recall_at_1, tar_at_far
+from spinml.federated.embedding import (
+    NORMS,
+    EmbeddingNet,
+    head_logits,
+    recall_at_1,
+    tar_at_far,
+)
 from spinml.federated.noise import NoiseSource
 from spinml.image import nhwc_to_nchw, segment_on_black, to_unit_range
 from spinml.seeding import derive_seed
@@ -245,7 +254,7 @@ def virtual_clients(users: Sequence[object], users_per_client: int, seed: int,
     Within a client, users keep their order in ``users`` and identities are
     relabelled ``0 .. K-1`` in order of first appearance.
     """
-    users_per_client = accounting.check_count(users_per_client, "users_per_client")
+    users_per_client = checks.positive_int(users_per_client, "users_per_client")
     if users_per_client > len(users):
         raise ValueError(f"users_per_client ({users_per_client}) is larger than the population "
                          f"({len(users)} users)")
@@ -260,7 +269,7 @@ def virtual_clients(users: Sequence[object], users_per_client: int, seed: int,
         groups = [[u] for u in range(len(users))]
     else:
         B = (max(1, len(users) // users_per_client) if n_clients is None
-             else accounting.check_count(n_clients, "n_clients"))
+             else checks.positive_int(n_clients, "n_clients"))
         groups = [[] for _ in range(B)]
         for u, (_, ids) in enumerate(arrays):
             groups[client_of(user_key(ids), seed, B)].append(u)
@@ -432,7 +441,7 @@ def sample_clients(aggregator: str, q: float, n_clients: int, round_: int,
     return np.sort(np.array_split(order, per_epoch)[t])
 
 
-class DPFedEmbTrainer:
+class DPFedEmbTrainer(Estimator):
     """User-level DP federated training of an embedding backbone (DP-FedEmb).
 
     Parameters
@@ -508,36 +517,34 @@ class DPFedEmbTrainer:
         self.pretrain_epochs, self.pretrain_lr, self.crop = pretrain_epochs, pretrain_lr, crop
         self.chunk, self.vectorised, self.seed, self.progress = chunk, vectorised, seed, progress
         self.noise_seed = noise_seed
+        self._check_params(self.get_params())
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's arguments."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def __repr__(self) -> str:
-        return f"DPFedEmbTrainer(q={self.q}, clip={self.clip}, sigma={self.sigma}, " \
-               f"rounds={self.rounds}, aggregator={self.aggregator!r})"
-
-    def _check_params(self) -> None:
-        accounting.check_q(self.q)
-        accounting.check_clip(self.clip)
-        accounting.check_sigma(self.sigma)
-        _check_crop(self.crop)
-        if self.aggregator not in ("fedavg", "ftrl"):
-            raise ValueError(f"aggregator must be 'fedavg' or 'ftrl', got {self.aggregator!r}")
+    def _check_params(self, params: dict[str, Any]) -> None:
+        accounting.check_q(params["q"])
+        accounting.check_clip(params["clip"])
+        accounting.check_sigma(params["sigma"])
+        _check_crop(params["crop"])
+        checks.one_of(params["aggregator"], "aggregator", ("fedavg", "ftrl"))
         for name in ("rounds", "users_per_client", "batch_size", "local_epochs", "chunk", "dim"):
-            accounting.check_count(getattr(self, name), name)
-        if self.n_clients is not None:
-            accounting.check_count(self.n_clients, "n_clients")
-        accounting.check_noise_seed(self.noise_seed)
+            checks.positive_int(params[name], name)
+        if params["n_clients"] is not None:
+            checks.positive_int(params["n_clients"], "n_clients")
+            if params["users_per_client"] == 1:
+                raise ValueError("n_clients applies to users_per_client > 1 only: with one user "
+                                 "per client there is one client per user")
+        accounting.check_noise_seed(params["noise_seed"])
         for name in ("head_steps", "pretrain_epochs", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+            checks.non_negative_int(params[name], name)
         for name in ("client_lr", "server_lr", "pretrain_lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 <= self.server_momentum < 1:
-            raise ValueError(f"server_momentum must be in [0, 1), got {self.server_momentum!r}")
+            checks.positive_number(params[name], name)
+        checks.in_interval(params["server_momentum"], "server_momentum", 0, 1, "[)")
+        widths = params["widths"]
+        if (not isinstance(widths, (tuple, list)) or len(widths) != 3
+                or not all(is_integer(w) and w >= 4 and w % 4 == 0 for w in widths)):
+            raise ValueError(f"widths must be three multiples of 4, got {widths!r}")
+        checks.one_of(params["norm"], "norm", NORMS)
+        for name in ("cosine", "vectorised", "progress"):
+            checks.boolean(params[name], name)
 
     @property
     def local_settings(self) -> LocalSettings:
@@ -558,7 +565,6 @@ class DPFedEmbTrainer:
         """Non-private pre-training of the backbone on ``public`` images with identities
         (a mini-world ``ReferenceSet`` or ``(X, identities)``): ``pretrain_epochs``
         epochs of Adam on the cross-entropy of a cosine head over all public identities."""
-        self._check_params()
         X, ids = user_arrays(public, 0, self.crop)
         index = {name: k for k, name in enumerate(dict.fromkeys(ids))}
         images = nhwc_to_nchw(X)
@@ -599,7 +605,6 @@ class DPFedEmbTrainer:
         clipped), ``rounds_run_`` and ``noise_seed_`` (the run's ``noise_seed``). The
         noise and the sample come from :meth:`noise_source`.
         """
-        self._check_params()
         self.clients_ = virtual_clients(self._users(population), self.users_per_client, self.seed,
                                         self.crop, self.n_clients)
         backbone = self._backbone()
@@ -677,7 +682,6 @@ class DPFedEmbTrainer:
         :func:`~spinml.federated.accounting.epsilon`). The record's ``n_clients`` is ``B``:
         the clients of :meth:`fit`, else ``n_clients``; its ``noise`` says whether the
         noise of :meth:`fit` (else the one ``noise_seed`` asks for) was secure."""
-        self._check_params()
         clients = getattr(self, "clients_", None)
         return accounting.epsilon(delta, q=self.q, sigma=self.sigma,
                                   rounds=getattr(self, "rounds_run_", self.rounds),
@@ -712,16 +716,7 @@ class DPFedEmbTrainer:
         """Retrieval on held-out identities: ``recall_at_1`` and ``tar_at_far``
         (verification true-accept rate at false-accept rate ``far``); images prepared
         with ``crop`` like the training data."""
-        self._check_params()
         X, ids = user_arrays(heldout, 0, self.crop)
         emb = self.embed(X)
         return {"recall_at_1": recall_at_1(emb, np.asarray(ids)),
                 "tar_at_far": tar_at_far(emb, np.asarray(ids), far), "far": far}
-
-    def set_params(self, **params: Any) -> DPFedEmbTrainer:
-        """Change settings (keeping a pre-trained backbone); returns ``self``."""
-        for name, value in params.items():
-            if name not in self._PARAMS:
-                raise ValueError(f"unknown parameter {name!r}; known: {self._PARAMS}")
-            setattr(self, name, value)
-        return self

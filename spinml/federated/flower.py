@@ -165,7 +165,6 @@ class InProcessGrid(Grid):
 def run_in_process(trainer: DPFedEmbTrainer, population: object) -> DPFedEmbTrainer:
     """Train ``trainer``'s backbone on ``population`` through the Flower apps, in this
     process; the same result as ``trainer.fit(population)`` up to float rounding."""
-    trainer._check_params()
     clients = virtual_clients(trainer._users(population), trainer.users_per_client, trainer.seed,
                               crop=trainer.crop, n_clients=trainer.n_clients)
     trainer.clients_ = clients

@@ -271,3 +271,43 @@ def test_make_aggregator_gives_the_mechanism_and_server_is_its_old_name():
         old = DPFedEmbTrainer(q=0.25, clip=0.5, sigma=2.0).server(40)
     assert isinstance(old, DPFedAvg) and old.source.secure
     assert (old.clip, old.sigma, old.expected_clients) == (0.5, 2.0, 10)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    (dict(q=0.0), r"q \(client sampling rate\) must be in \(0, 1\]"),
+    (dict(sigma=-1.0), "sigma"), (dict(clip=float("nan")), "clip"),
+    (dict(rounds=0), "rounds must be a positive integer"),
+    (dict(n_clients=0), "n_clients must be a positive integer"),
+    (dict(users_per_client=1, n_clients=4), "n_clients applies to users_per_client > 1"),
+    (dict(aggregator="sgd"), "aggregator must be one of"),
+    (dict(head_steps=-1), "head_steps must be a non-negative integer"),
+    (dict(client_lr=0), "client_lr must be a positive number"),
+    (dict(server_momentum=1.0), r"server_momentum must be in \[0, 1\)"),
+    (dict(widths=(8, 16, 30)), "widths must be three multiples of 4"),
+    (dict(norm="batch"), "norm must be one of"),
+    (dict(crop="box"), "crop must be one of"),
+    (dict(vectorised=1), "vectorised must be True or False"),
+])
+def test_settings_are_refused_in_the_constructor_and_set_params(params, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        DPFedEmbTrainer(**params)
+    trainer = DPFedEmbTrainer()
+    with pytest.raises((ValueError, TypeError), match=message):
+        trainer.set_params(**params)
+    assert trainer.get_params() == DPFedEmbTrainer().get_params()
+
+
+def test_contract_round_trip_fit_returns_self_and_learned_state():
+    trainer = DPFedEmbTrainer(q=0.5, rounds=1, users_per_client=2, pretrain_epochs=1,
+                              progress=False)
+    params = trainer.get_params()
+    assert DPFedEmbTrainer(**params).get_params() == params
+    assert trainer.set_params(sigma=0.3) is trainer and trainer.sigma == 0.3
+    with pytest.raises(ValueError, match=r"unknown DPFedEmbTrainer settings \['lr'\]"):
+        trainer.set_params(lr=0.1)
+    assert repr(trainer).startswith("DPFedEmbTrainer(q=0.5, clip=1.0, sigma=0.3, rounds=1")
+    assert not [k for k in vars(trainer) if k.endswith("_")]
+    users = population(4)
+    assert trainer.pretrain(users[0]) is trainer and trainer.fit(users) is trainer
+    learned = {k for k in vars(trainer) if k not in params}
+    assert learned == {"backbone_", "clients_", "history_", "rounds_run_"}
