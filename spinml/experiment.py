@@ -48,6 +48,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from tqdm.auto import tqdm
 
+from spinml import checks
 from spinml.data.references import ReferenceSet
 from spinml.data.sanitized import SanitizedSet
 from spinml.data.synthetic import SyntheticSet
@@ -154,21 +156,13 @@ class Settings:
             raise ValueError("give both data and test_data folders, or neither (mini-world)")
         for name in ("n_ref", "n_test", "n_oracle", "image_size", "lora_steps", "lora_rank",
                      "n_per_class", "sample_steps", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"Settings.{name} must be a positive integer, got {value!r}")
-        if not self.color_jitter >= 0:
-            raise ValueError(f"Settings.color_jitter must be >= 0, got {self.color_jitter!r}")
-        if not isinstance(self.adapt, bool):
-            raise TypeError(f"Settings.adapt must be True or False, got {self.adapt!r}")
+            checks.positive_int(getattr(self, name), f"Settings.{name}")
+        checks.non_negative_number(self.color_jitter, "Settings.color_jitter")
+        checks.boolean(self.adapt, "Settings.adapt")
         for name in ("lora_lr", "lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"Settings.{name} must be > 0, got {getattr(self, name)!r}")
-        if not self.guidance >= 1:
-            raise ValueError(f"Settings.guidance must be >= 1, got {self.guidance!r}")
-        if not self.conditioning_scale >= 0:
-            raise ValueError("Settings.conditioning_scale must be >= 0, "
-                             f"got {self.conditioning_scale!r}")
+            checks.positive_number(getattr(self, name), f"Settings.{name}")
+        checks.in_interval(self.guidance, "Settings.guidance", 1, math.inf, "[)")
+        checks.non_negative_number(self.conditioning_scale, "Settings.conditioning_scale")
         if not isinstance(self.init, str):
             raise TypeError(f"Settings.init must be a backbone name or a folder (text), "
                             f"got {self.init!r}")
@@ -251,9 +245,7 @@ def _source_hash() -> str:
 
 
 def _check_alpha(alpha: float) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
-    return float(alpha)
+    return float(checks.in_interval(alpha, "alpha", 0, 1, "[]"))
 
 
 class Experiment:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from spinml import checks
+
 __all__ = ["edge_f1"]
 
 
@@ -22,8 +24,7 @@ def edge_f1(reference: np.ndarray, edges: np.ndarray, tolerance: int = 1) -> flo
     reference, edges = np.asarray(reference) > 0, np.asarray(edges) > 0
     if reference.shape != edges.shape:
         raise ValueError(f"edge maps differ in size: {reference.shape} and {edges.shape}")
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    checks.non_negative_number(tolerance, "tolerance")
     if not reference.any() and not edges.any():
         return 1.0
     if not reference.any() or not edges.any():

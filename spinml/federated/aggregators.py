@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from spinml import checks
 from spinml.federated.accounting import check_clip, check_sigma
 from spinml.federated.noise import NoiseSource
 
@@ -37,8 +38,7 @@ class DPFedAvg:
     def __init__(self, clip: float, sigma: float, expected_clients: float,
                  source: NoiseSource | None = None) -> None:
         self.clip, self.sigma = check_clip(clip), check_sigma(sigma)
-        if not expected_clients > 0:
-            raise ValueError(f"expected_clients must be > 0, got {expected_clients!r}")
+        checks.positive_number(expected_clients, "expected_clients")
         self.expected_clients = float(expected_clients)
         self.source = NoiseSource() if source is None else source
 

@@ -75,13 +75,12 @@ from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 
 from spinml import checks
-from spinml.checks import is_integer
 from spinml.estimator import Estimator
 from spinml.federated import accounting
 from spinml.federated.aggregators import DPFTRL, DPFedAvg, ServerMomentum, clip_deltas
 from spinml.federated.embedding import (
-    NORMS,
     EmbeddingNet,
+    check_shape,
     head_logits,
     recall_at_1,
     tar_at_far,
@@ -525,7 +524,7 @@ class DPFedEmbTrainer(Estimator):
         accounting.check_sigma(params["sigma"])
         _check_crop(params["crop"])
         checks.one_of(params["aggregator"], "aggregator", ("fedavg", "ftrl"))
-        for name in ("rounds", "users_per_client", "batch_size", "local_epochs", "chunk", "dim"):
+        for name in ("rounds", "users_per_client", "batch_size", "local_epochs", "chunk"):
             checks.positive_int(params[name], name)
         if params["n_clients"] is not None:
             checks.positive_int(params["n_clients"], "n_clients")
@@ -538,11 +537,7 @@ class DPFedEmbTrainer(Estimator):
         for name in ("client_lr", "server_lr", "pretrain_lr"):
             checks.positive_number(params[name], name)
         checks.in_interval(params["server_momentum"], "server_momentum", 0, 1, "[)")
-        widths = params["widths"]
-        if (not isinstance(widths, (tuple, list)) or len(widths) != 3
-                or not all(is_integer(w) and w >= 4 and w % 4 == 0 for w in widths)):
-            raise ValueError(f"widths must be three multiples of 4, got {widths!r}")
-        checks.one_of(params["norm"], "norm", NORMS)
+        check_shape(params["dim"], params["widths"], params["norm"])
         for name in ("cosine", "vectorised", "progress"):
             checks.boolean(params[name], name)
 

@@ -17,7 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["EmbeddingNet", "NORMS", "head_logits", "recall_at_1", "tar_at_far"]
+from spinml import checks
+
+__all__ = ["EmbeddingNet", "NORMS", "check_shape", "head_logits", "recall_at_1", "tar_at_far"]
 
 
 NORMS = ("group", "none")
@@ -27,6 +29,16 @@ NORMS = ("group", "none")
 def _block(c_in: int, c_out: int, stride: int, norm: str) -> list[nn.Module]:
     conv = nn.Conv2d(c_in, c_out, 3, stride, padding=1)
     return [conv, nn.GroupNorm(4, c_out), nn.ReLU()] if norm == "group" else [conv, nn.ReLU()]
+
+
+def check_shape(dim: object, widths: object, norm: object) -> None:
+    """Raise a ValueError naming the setting when :class:`EmbeddingNet` cannot be built
+    with ``dim``, ``widths`` and ``norm``."""
+    checks.positive_int(dim, "dim")
+    if (not isinstance(widths, (tuple, list)) or len(widths) != 3
+            or not all(checks.is_integer(w) and w >= 4 and w % 4 == 0 for w in widths)):
+        raise ValueError(f"widths must be three multiples of 4, got {widths!r}")
+    checks.one_of(norm, "norm", NORMS)
 
 
 class EmbeddingNet(nn.Module):
@@ -50,12 +62,7 @@ class EmbeddingNet(nn.Module):
     def __init__(self, dim: int = 32, widths: tuple[int, int, int] = (8, 16, 32),
                  norm: str = "group") -> None:
         super().__init__()
-        if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
-        if len(widths) != 3 or any(not isinstance(w, int) or w < 4 or w % 4 for w in widths):
-            raise ValueError(f"widths must be three multiples of 4, got {widths!r}")
-        if norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        check_shape(dim, widths, norm)
         a, b, c = widths
         self.features = nn.Sequential(
             *_block(3, a, 2, norm), *_block(a, b, 2, norm), *_block(b, c, 2, norm),

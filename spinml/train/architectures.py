@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spinml import checks
+
 __all__ = ["ARCHITECTURES", "MobileNetV2", "ResNet20", "build_model"]
 
 
@@ -93,8 +95,7 @@ class MobileNetV2(nn.Module):
     def __init__(self, num_classes: int, width: float = 0.5, image_size: int = 224,
                  dropout: float = 0.2) -> None:
         super().__init__()
-        if not width > 0:
-            raise ValueError(f"width must be > 0, got {width!r}")
+        checks.positive_number(width, "width")
         if image_size < 4:
             raise ValueError(f"image_size must be at least 4 pixels, got {image_size!r}")
         halvings = min(5, int(math.log2(image_size / 4)))
@@ -211,8 +212,7 @@ def build_model(arch: str, num_classes: int, image_size: int | None = None,
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    checks.positive_int(num_classes, "num_classes")
     constructor = ARCHITECTURES[arch]
     if image_size is not None and "image_size" in inspect.signature(constructor).parameters:
         kwargs["image_size"] = image_size

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from spinml import checks
+
 __all__ = ["ZooConfig"]
 
 
@@ -72,11 +74,12 @@ class ZooConfig:
             if field.name.endswith(("_steps", "_batch", "_every", "_size", "_class", "_tokens",
                                     "_layers", "_width", "_dim", "_patch", "_channels")):
                 values = value if isinstance(value, tuple) else (value,)
-                if not values or any(not isinstance(v, int) or v < 1 for v in values):
-                    raise ValueError(f"ZooConfig.{field.name} must be positive integers, "
-                                     f"got {value!r}")
-            if field.name.endswith("_lr") and not value > 0:
-                raise ValueError(f"ZooConfig.{field.name} must be > 0, got {value!r}")
+                if not values:
+                    raise ValueError(f"ZooConfig.{field.name} must not be empty")
+                for v in values:
+                    checks.positive_int(v, f"ZooConfig.{field.name}")
+            if field.name.endswith("_lr"):
+                checks.positive_number(value, f"ZooConfig.{field.name}")
 
     @property
     def vae_factor(self) -> int:
