@@ -37,6 +37,7 @@ from spinml.data import miniworld  # noqa: E402
 from spinml.data.miniworld import ACTIVITIES, Pet, Room  # noqa: E402
 from spinml.data.miniworld.captions import PATTERN_WORDS  # noqa: E402
 from spinml.data.miniworld.splits import PUBLIC_RARITY, user_home  # noqa: E402
+from spinml.image import to_unit_range  # noqa: E402
 
 
 class SmallCNN(nn.Module):
@@ -69,7 +70,7 @@ class SmallCNN(nn.Module):
 def tensors(refs) -> tuple[torch.Tensor, torch.Tensor]:
     """``(N, 3, H, W)`` float images in ``[-1, 1]`` and int64 labels."""
     x, y = refs.to_arrays()
-    x = torch.from_numpy(x).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    x = to_unit_range(torch.from_numpy(x).permute(0, 3, 1, 2))
     return x, torch.from_numpy(y)
 
 

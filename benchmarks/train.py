@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
-from spinml.image import to_unit_range
+from spinml.image import nhwc_to_nchw, to_unit_range
 from spinml.train import Trainer, build_model
 
 
@@ -44,7 +44,7 @@ def bare_epoch(arch: str, X: np.ndarray, y: np.ndarray, batch_size: int) -> floa
     torch.manual_seed(0)
     model = build_model(arch, 10, X.shape[1])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    images = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
+    images = nhwc_to_nchw(X)
     labels = torch.from_numpy(y)
     start = time.perf_counter()
     model.train()

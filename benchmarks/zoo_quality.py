@@ -40,6 +40,7 @@ from transformers import CLIPImageProcessor, CLIPModel
 
 from spinml.data import miniworld
 from spinml.evaluate import edge_f1
+from spinml.image import to_unit_range
 from spinml.sanitize import Canny, segment_on_black
 from spinml.train import Trainer
 from spinml.zoo import ZOO_DIR, verify
@@ -101,7 +102,7 @@ def lora_customisation(pipe, encoder, processor, device: str, steps: int = 300):
     prompts = [f"a photo of a sks creature {a}" for a in activities]
     unet, vae, text = pipe.unet, pipe.vae, pipe.text_encoder
     with torch.no_grad():
-        x = torch.from_numpy(pet).permute(0, 3, 1, 2).float().to(device) / 127.5 - 1
+        x = to_unit_range(torch.from_numpy(pet).permute(0, 3, 1, 2).to(device))
         latents = vae.encode(x).latent_dist.mean * vae.config.scaling_factor
         ids = pipe.tokenizer(prompts, padding="max_length", return_tensors="pt").input_ids
         context = text(ids.to(device)).last_hidden_state

@@ -55,6 +55,7 @@ from spinml.generate.compositing import (
     foreground_mask,
 )
 from spinml.generate.prompts import MiniWorldPrompts, PromptSource
+from spinml.image import to_unit_range
 from spinml.io import atomic_dir, read_manifest
 from spinml.policy import Level
 from spinml.seeding import derive_seed
@@ -324,7 +325,8 @@ class DiffusionGenerator(Estimator):
 
     def _encode(self, images: np.ndarray) -> torch.Tensor:
         vae = self.pipe_.vae
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).to(self.device_, vae.dtype) / 127.5 - 1
+        pixels = torch.from_numpy(images).permute(0, 3, 1, 2).to(self.device_)
+        x = to_unit_range(pixels).to(vae.dtype)
         with torch.no_grad():
             return vae.encode(x).latent_dist.mean * vae.config.scaling_factor
 
