@@ -310,4 +310,4 @@ def test_contract_round_trip_fit_returns_self_and_learned_state():
     users = population(4)
     assert trainer.pretrain(users[0]) is trainer and trainer.fit(users) is trainer
     learned = {k for k in vars(trainer) if k not in params}
-    assert learned == {"backbone_", "clients_", "history_", "rounds_run_"}
+    assert learned == {"backbone_", "clients_", "history_", "rounds_run_", "noise_seed_"}
