@@ -64,6 +64,7 @@ guarantee does not hold.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -429,3 +430,11 @@ def calibrate_sigma(target_epsilon: float, delta: float, rounds: int, q: float,
     return _smallest_sigma(
         lambda s: epsilon(delta, q=q, sigma=s, rounds=rounds, users_per_client=k).epsilon,
         target_epsilon, guess, floor, where)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "check_count":
+        warnings.warn("spinml.federated.accounting.check_count is now spinml.checks.positive_int; "
+                      "the old name goes in spinml 0.3", DeprecationWarning, stacklevel=2)
+        return checks.positive_int
+    raise AttributeError(f"module 'spinml.federated.accounting' has no attribute {name!r}")

@@ -208,3 +208,11 @@ def test_ftrl_rounds_per_epoch_is_checked_not_replaced():
     assert epsilon(1e-5, **kw).epsilon == epsilon(1e-5, rounds_per_epoch=10, **kw).epsilon
     with pytest.raises(ValueError, match="rounds_per_epoch applies to aggregator='ftrl' only"):
         epsilon(1e-5, q=0.1, sigma=1.0, rounds=10, rounds_per_epoch=5)
+
+
+def test_check_count_is_a_deprecated_name_of_positive_int():
+    from spinml import checks
+    from spinml.federated import accounting
+
+    with pytest.warns(DeprecationWarning, match="checks.positive_int"):
+        assert accounting.check_count is checks.positive_int
