@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,7 @@ from spinml.seeding import derive_seed
 
 __all__ = ["DPFedEmbTrainer", "Client", "LocalSettings", "virtual_clients", "user_key",
            "client_of", "client_deltas", "user_arrays", "crop_target", "CROPS", "sample_clients",
+           "population_users", "RoundSum",
            "flatten", "unflatten"]
 
 
@@ -422,6 +423,20 @@ def client_deltas(backbone: nn.Module, theta: dict[str, torch.Tensor], clients: 
     return deltas
 
 
+def population_users(population: object) -> Sequence[object]:
+    """The users of ``population``: a mini-world ``Federation`` (its ``users``) or a
+    non-empty sequence of users."""
+    users = getattr(population, "users", population)
+    if not isinstance(users, Sequence) or not users:
+        raise ValueError("population must be a Federation or a non-empty sequence of users")
+    return users
+
+
+RoundSum = Callable[[dict[str, torch.Tensor], Sequence[int], int],
+                    tuple[torch.Tensor, torch.Tensor]]
+"""``(theta, client ids, round) -> (sum of the clipped deltas, norms before clipping)``."""
+
+
 def sample_clients(aggregator: str, q: float, n_clients: int, round_: int,
                    source: NoiseSource) -> np.ndarray:
     """The ids of the virtual clients taking part in round ``round_`` (sorted), drawn
@@ -548,7 +563,9 @@ class DPFedEmbTrainer(Estimator):
                              epochs=self.local_epochs, head_steps=self.head_steps,
                              cosine=self.cosine, seed=self.seed)
 
-    def _backbone(self) -> EmbeddingNet:
+    def get_backbone(self) -> EmbeddingNet:
+        """The backbone: pre-trained or trained, else a fresh one initialised from ``seed``
+        (kept as ``backbone_``)."""
         if not hasattr(self, "backbone_"):
             torch.manual_seed(self.seed)
             self.backbone_ = EmbeddingNet(self.dim, tuple(self.widths), self.norm)
@@ -564,7 +581,7 @@ class DPFedEmbTrainer(Estimator):
         index = {name: k for k, name in enumerate(dict.fromkeys(ids))}
         images = nhwc_to_nchw(X)
         labels = torch.tensor([index[i] for i in ids])
-        backbone = self._backbone()
+        backbone = self.get_backbone()
         gen = torch.Generator().manual_seed(self.seed)
         head = {"weight": torch.nn.Parameter(torch.randn(len(index), self.dim, generator=gen)),
                 "scale": torch.nn.Parameter(torch.tensor(10.0))}
@@ -584,12 +601,6 @@ class DPFedEmbTrainer(Estimator):
 
     # ------------------------------------------------------------------ private training
 
-    def _users(self, population: object) -> Sequence[object]:
-        users = getattr(population, "users", population)
-        if not isinstance(users, Sequence) or not users:
-            raise ValueError("population must be a Federation or a non-empty sequence of users")
-        return users
-
     def fit(self, population: object) -> DPFedEmbTrainer:
         """Train the backbone privately for ``rounds`` rounds over ``population`` (a
         mini-world ``Federation`` or a sequence of users), starting from the current
@@ -600,19 +611,29 @@ class DPFedEmbTrainer(Estimator):
         clipped), ``rounds_run_`` and ``noise_seed_`` (the run's ``noise_seed``). The
         noise and the sample come from :meth:`noise_source`.
         """
-        self.clients_ = virtual_clients(self._users(population), self.users_per_client, self.seed,
-                                        self.crop, self.n_clients)
-        backbone = self._backbone()
+        self.clients_ = virtual_clients(population_users(population), self.users_per_client,
+                                        self.seed, self.crop, self.n_clients)
+        return self.train_rounds(len(self.clients_), self.round_sum)
+
+    def train_rounds(self, n_clients: int, round_sum: RoundSum) -> DPFedEmbTrainer:
+        """The server's loop over ``rounds`` rounds of ``n_clients`` virtual clients, from
+        :meth:`get_backbone`: sample the round's clients and draw its noise from one
+        :meth:`noise_source`, get the sum of their clipped deltas and their norms before
+        clipping from ``round_sum(theta, ids, round)`` (:meth:`round_sum` in this
+        process; the Flower ServerApp asks its SuperNodes), aggregate with noise
+        (:meth:`make_aggregator`) and step the server optimiser. Sets ``history_``,
+        ``rounds_run_`` and ``noise_seed_``; returns ``self``."""
+        backbone = self.get_backbone()
         shapes = {k: v.detach() for k, v in backbone.named_parameters()}
         theta = flatten(shapes).clone()
         source = self.noise_source()
-        aggregator = self.make_aggregator(len(self.clients_), source)
+        aggregator = self.make_aggregator(n_clients, source)
         optimiser = ServerMomentum(self.server_lr, self.server_momentum)
         self.history_ = []
         for t in tqdm(range(self.rounds), desc="DP-FedEmb rounds", disable=not self.progress,
                       leave=False):
-            ids = sample_clients(self.aggregator, self.q, len(self.clients_), t, source)
-            total, norms = self.round_sum(unflatten(theta, shapes), ids, t)
+            ids = sample_clients(self.aggregator, self.q, n_clients, t, source)
+            total, norms = round_sum(unflatten(theta, shapes), ids, t)
             theta = optimiser.step(theta, aggregator.aggregate(total, t))
             seen = len(ids) > 0
             self.history_.append({"round": t, "clients": len(ids),
@@ -656,7 +677,7 @@ class DPFedEmbTrainer(Estimator):
         norms before clipping (0 for an empty client). Clients are trained in chunks of
         similar size."""
         clients: list[Client] = self.clients_
-        backbone = self._backbone()
+        backbone = self.get_backbone()
         total = torch.zeros(sum(v.numel() for v in theta.values()))
         order = sorted(ids, key=lambda i: len(clients[i].labels))
         norms = []
