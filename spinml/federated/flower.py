@@ -138,8 +138,11 @@ def make_client_app(trainer: DPFedEmbTrainer | None = None,
     def train(msg: Message, context: Context) -> Message:
         partition = int(context.node_config["partition-id"])
         local = trainer_from_config(context.run_config) if trainer is None else trainer
-        folder = context.node_config.get("data-dir") or context.run_config["data-dir"]
-        client = load_partition(str(folder), partition) if clients is None else clients[partition]
+        if clients is None:
+            folder = context.node_config.get("data-dir") or context.run_config["data-dir"]
+            client = load_partition(str(folder), partition)
+        else:
+            client = clients[partition]
         round_ = int(msg.content["config"]["round"])
         theta = {k: v.float() for k, v in msg.content["backbone"].to_torch_state_dict().items()}
         delta = client_deltas(local.get_backbone(), theta, [client], local.local_settings,
