@@ -76,6 +76,7 @@ def flwr_run(env: dict, connection: str, config: str, out: Path) -> dict[str, to
     deadline = time.monotonic() + 120
     while not (out / "history.json").exists() and time.monotonic() < deadline:
         time.sleep(0.5)
+    assert (out / "history.json").exists(), (run.stdout + run.stderr)[-5000:]
     return load_file(out / "backbone.safetensors")
 
 
