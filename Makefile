@@ -17,13 +17,15 @@ env: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[notebooks,federated,device,dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[notebooks,federated,device,scale,dev]'
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $(STAMP)
 
-# The main job: the privacy-utility report of mini-world user 0 on the bundled zoo.
+# The main job: the privacy-utility report of mini-world user 0 on the bundled zoo,
+# its runs on WORKERS processes (0: one per core; torch threads split between them).
+WORKERS ?= 0
 demo: $(STAMP)
-	$(BIN)/spinml report notebooks/02_privacy_utility_report.ipynb --quiet
+	$(BIN)/spinml report notebooks/02_privacy_utility_report.ipynb --quiet --workers $(WORKERS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

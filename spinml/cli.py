@@ -33,7 +33,9 @@ def _report(args: argparse.Namespace) -> int:
 
     if not Path(args.notebook).is_file():
         raise FileNotFoundError(f"notebook {args.notebook} does not exist")
-    parameters = parse_parameters(args.notebook, args.parameters)
+    pairs = args.parameters + ([("workers", str(args.workers))] if args.workers is not None
+                               else [])
+    parameters = parse_parameters(args.notebook, pairs)
     try:
         html = run_report(args.notebook, parameters, out=args.out, progress=not args.quiet)
     except ReportFailed as err:
@@ -79,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
                              "default is a string, else read as papermill's -p: True/False, "
                              "None, int, float, else str")
     report.add_argument("--out", default=None, help="parent of the report folder (reports/)")
+    report.add_argument("--workers", type=int, default=None,
+                        help="the notebook's workers parameter: parallel runs of its sweeps "
+                             "(0: one per core, 1: in the kernel's process)")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(run=_report)
     zoo = commands.add_parser("zoo", help="the bundled models").add_subparsers(

@@ -39,7 +39,14 @@ code, gives a new entry. Each entry records its request in ``request.json``;
 an entry whose request differs from the one asked (a replaced or corrupted
 folder) is refused with an error naming it, never loaded. Entries are written
 with :func:`~spinml.io.atomic_dir`, so a crashed run leaves no entry behind
-and a rerun of an unchanged sweep only reads files.
+and a rerun of an unchanged sweep only reads files. An entry is built under
+an exclusive file lock (``cache/.locks/<stage>-<key>``), so processes sharing
+the cache folder build each entry once: the others wait and load it.
+
+Sweeps run in this process or on an executor (:mod:`spinml.executors`: a
+process pool, Ray, any :class:`concurrent.futures.Executor`): each scheme's
+synthetic sets first, each run once the sets it trains on exist, on one
+shared cache, giving the sequential sweep's frame.
 """
 
 from __future__ import annotations
@@ -50,12 +57,15 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
+from filelock import FileLock
 from tqdm.auto import tqdm
 
 from spinml import checks
@@ -244,6 +254,19 @@ def _source_hash() -> str:
     return _tree_hash(root, _files(root, "*.py"))
 
 
+@contextmanager
+def _entry_lock(cache: Path, stage: str, key: str) -> Iterator[None]:
+    """Hold the exclusive lock of entry ``stage/key`` (a ``flock`` on Unix: honoured
+    across hosts where the shared filesystem supports it, e.g. NFSv4)."""
+    locks = cache / ".locks"
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise PermissionError(f"cannot write into cache folder {cache}: {err.strerror}") from None
+    with FileLock(locks / f"{stage}-{key}.lock"):
+        yield
+
+
 def _check_alpha(alpha: float) -> float:
     return float(checks.in_interval(alpha, "alpha", 0, 1, "[]"))
 
@@ -288,14 +311,18 @@ class Experiment:
 
     def _cached(self, stage: str, key: str, make: Callable[[Path], None],
                 load: Callable[[Path], T]) -> T:
-        """Load the entry ``cache/stage/key``, made first by ``make`` if absent. An entry
-        whose ``request.json`` is not the request of ``key`` is refused."""
+        """Load the entry ``cache/stage/key``, made first by ``make`` if absent (by one
+        process at a time: the lock is taken, and the entry looked for again, before
+        making it). An entry whose ``request.json`` is not the request of ``key`` is
+        refused."""
         folder = self.cache / stage / key
         request = json.loads(self._requests[key])
         if not folder.is_dir():
-            with atomic_dir(folder) as tmp:
-                make(tmp)
-                write_manifest(tmp, _ENTRY, 1, {"request": request}, name=_REQUEST)
+            with _entry_lock(self.cache, stage, key):
+                if not folder.is_dir():
+                    with atomic_dir(folder) as tmp:
+                        make(tmp)
+                        write_manifest(tmp, _ENTRY, 1, {"request": request}, name=_REQUEST)
         try:
             recorded = read_manifest(folder, _ENTRY, (1,), name=_REQUEST).get("request")
         except (FileNotFoundError, ValueError):
@@ -465,10 +492,9 @@ class Experiment:
         return self._with_user(self._cached(
             "metrics", key, make, lambda f: pd.read_csv(f / "metrics.csv", dtype={"seed": int})))
 
-    def sweep(self, policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.0,),
-              seeds: Sequence[int] = (0,), baselines: Sequence[str] = ()) -> pd.DataFrame:
-        """Every ``(policy, alpha, seed)`` run, then every ``(baseline, seed)``,
-        concatenated in that order."""
+    def _runs(self, policies: Iterable[SharingPolicy | str], alphas: Sequence[float],
+              seeds: Sequence[int], baselines: Sequence[str]) -> list[tuple]:
+        """``(policy, alpha, seed)`` per run, then ``(arm, None, seed)`` per baseline."""
         policies = [SharingPolicy.coerce(p) for p in policies]
         alphas = [_check_alpha(a) for a in alphas]
         if not policies or not alphas or not seeds:
@@ -477,13 +503,89 @@ class Experiment:
         if unknown:
             raise ValueError(f"unknown baselines {sorted(unknown)}; known: {list(BASELINES)}")
         runs = [(p, a, s) for p in policies for a in alphas for s in seeds]
-        runs += [(arm, None, s) for arm in baselines for s in seeds]
+        return runs + [(arm, None, s) for arm in baselines for s in seeds]
+
+    def sweep(self, policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.0,),
+              seeds: Sequence[int] = (0,), baselines: Sequence[str] = (), *,
+              executor: Executor | str | None = None) -> pd.DataFrame:
+        """Every ``(policy, alpha, seed)`` run, then every ``(baseline, seed)``,
+        concatenated in that order; on ``executor`` (see :func:`sweep`) if given."""
+        runs = self._runs(policies, alphas, seeds, baselines)
+        if executor is not None:
+            return _scheduled([(self.settings, runs)], self.cache, executor, self.progress)
         frames = []
         for arm, alpha, seed in tqdm(runs, desc=f"sweep, user {self.settings.user}",
                                      disable=not self.progress):
             frames.append(self.run(arm, alpha=alpha, seed=seed) if alpha is not None
                           else self.run_baseline(arm, seed=seed))
         return pd.concat(frames, ignore_index=True)
+
+
+_WORKER: dict[tuple[Settings, str], Experiment] = {}
+
+
+def _in_worker(settings: Settings, cache: str, job: str, *args: Any) -> pd.DataFrame | None:
+    """One sweep job in a worker process. The process keeps its last
+    :class:`Experiment` (and the models it loaded) for the next job of the same
+    settings and cache."""
+    experiment = _WORKER.get((settings, cache))
+    if experiment is None:
+        _WORKER.clear()
+        experiment = _WORKER[(settings, cache)] = Experiment(settings, cache=cache,
+                                                             progress=False)
+    if job == "synthetic":
+        experiment.synthetic(*args)
+        return None
+    if job == "baseline":
+        return experiment.run_baseline(args[0], seed=args[1])
+    return experiment.run(args[0], alpha=args[1], seed=args[2])
+
+
+def _scheduled(sweeps: list[tuple[Settings, list[tuple]]], cache: Path,
+               executor: Executor | str, progress: bool) -> pd.DataFrame:
+    """The runs of every ``(settings, runs)`` on ``executor``, concatenated in order.
+    Jobs: each synthetic set that a run trains on (its scheme's, and ``L0_L0``'s
+    where it mixes), then each run after the sets it needs; baselines need none."""
+    from spinml.executors import Job, RayExecutor, run_jobs
+
+    if isinstance(executor, str) and executor != "ray":
+        raise ValueError(f"executor must be a concurrent.futures.Executor, 'ray' or None, "
+                         f"got {executor!r}")
+    if not isinstance(executor, (Executor, str)):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, 'ray' or None, "
+                        f"got {type(executor).__name__}")
+    cache = str(Path(cache).resolve())
+    sets: dict[tuple, int] = {}
+    jobs: list[Job] = []
+    for settings, runs in sweeps:
+        for arm, alpha, seed in runs:
+            if alpha is None:
+                continue
+            policy, alpha = _effective(arm, alpha)
+            for needed in [policy] + ([_L0_L0] if 0 < alpha < 1 else []):
+                if (settings, str(needed), seed) not in sets:
+                    sets[settings, str(needed), seed] = len(jobs)
+                    jobs.append(Job(_in_worker, (settings, cache, "synthetic", str(needed), seed),
+                                    counted=False))
+    for settings, runs in sweeps:
+        for arm, alpha, seed in runs:
+            if alpha is None:
+                jobs.append(Job(_in_worker, (settings, cache, "baseline", arm, seed)))
+                continue
+            policy, effective = _effective(arm, alpha)
+            after = [sets[settings, str(policy), seed]]
+            if 0 < effective < 1:
+                after.append(sets[settings, str(_L0_L0), seed])
+            jobs.append(Job(_in_worker, (settings, cache, "run", str(arm), alpha, seed),
+                            after=tuple(after)))
+    owned = RayExecutor() if executor == "ray" else None
+    try:
+        results = run_jobs(jobs, owned or executor, progress=progress)
+    finally:
+        if owned is not None:
+            owned.shutdown()
+    return pd.concat([r for r, job in zip(results, jobs, strict=True) if job.counted],
+                     ignore_index=True)
 
 
 def run(policy: SharingPolicy | str, *, alpha: float = 0.0, seed: int = 0,
@@ -497,13 +599,27 @@ def run(policy: SharingPolicy | str, *, alpha: float = 0.0, seed: int = 0,
 def sweep(policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.0,),
           seeds: Sequence[int] = (0,), *, baselines: Sequence[str] = BASELINES,
           settings: Settings | None = None, cache: str | Path | None = None,
-          progress: bool = True) -> pd.DataFrame:
+          progress: bool = True, executor: Executor | str | None = None) -> pd.DataFrame:
     """:meth:`Experiment.sweep` over ``policies x alphas x seeds`` and ``baselines``
-    for each of ``settings.users``: one tidy DataFrame with a ``user`` column."""
-    settings = settings or Settings()
-    return pd.concat([Experiment(dataclasses.replace(settings, users=(u,)), cache=cache,
-                                 progress=progress).sweep(policies, alphas, seeds, baselines)
-                      for u in settings.users], ignore_index=True)
+    for each of ``settings.users``: one tidy DataFrame with a ``user`` column.
+
+    ``executor``: ``None`` runs everything in this process; a
+    :class:`concurrent.futures.Executor` (e.g.
+    :func:`spinml.executors.process_pool`, or ``dask.distributed``'s) or
+    ``"ray"`` (:class:`spinml.executors.RayExecutor`, stopped afterwards if it
+    started Ray) runs every user's jobs there in dependency order, on the one
+    cache folder (which workers on other hosts must see at the same path). The
+    frame is the sequential sweep's: same rows, same order, same values on the
+    CPU (each run's numbers depend on its seed only, and are read from the cache).
+    """
+    settings, policies = settings or Settings(), list(policies)
+    experiments = [Experiment(dataclasses.replace(settings, users=(u,)), cache=cache,
+                              progress=progress) for u in settings.users]
+    if executor is not None:
+        return _scheduled([(e.settings, e._runs(policies, alphas, seeds, baselines))
+                           for e in experiments], experiments[0].cache, executor, progress)
+    return pd.concat([e.sweep(policies, alphas, seeds, baselines) for e in experiments],
+                     ignore_index=True)
 
 
 def utility_runs(frame: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:

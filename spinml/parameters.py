@@ -8,7 +8,10 @@ kernel starts with the same rule the library applies later:
 - ``policy``: a :class:`~spinml.SharingPolicy` string;
 - ``schemes``: ``"all"`` or policy strings separated by ``;``;
 - ``seeds``: integers >= 0, as a list or comma-separated text (``"0,1,2"``);
-- ``alphas``: mixing fractions in [0, 1], as a list or comma-separated text.
+- ``alphas``: mixing fractions in [0, 1], as a list or comma-separated text;
+- ``workers``: parallel runs of a sweep, an integer >= 0 (0: one per core);
+- ``executor``: where they run, ``"process"`` (a local pool) or ``"ray"``
+  (:func:`spinml.executors.make_executor`).
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 from spinml.checks import non_negative_int
+from spinml.executors import EXECUTOR_KINDS
 from spinml.experiment import Settings, _check_alpha, all_schemes
 from spinml.policy import SharingPolicy
 
-__all__ = ["parse_seeds", "parse_alphas", "parse_schemes", "check_value"]
+__all__ = ["parse_seeds", "parse_alphas", "parse_schemes", "parse_workers", "check_value"]
 
 
 def _items(value: Any, name: str) -> list:
@@ -69,6 +73,17 @@ def parse_schemes(value: str, name: str = "schemes") -> list[str]:
     return schemes
 
 
+def parse_workers(value: int, name: str = "workers") -> int:
+    """Parallel runs: an integer >= 0, 0 meaning one per core."""
+    return non_negative_int(value, f"{name} (parallel runs, 0 = one per core)")
+
+
+def _executor(value: str) -> str:
+    if value not in EXECUTOR_KINDS:
+        raise ValueError(f"executor: expected one of {list(EXECUTOR_KINDS)}, got {value!r}")
+    return value
+
+
 def _setting(name: str) -> Callable[[Any], Any]:
     return lambda value: Settings(**{name: value})
 
@@ -80,6 +95,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "schemes": parse_schemes,
     "seeds": parse_seeds,
     "alphas": parse_alphas,
+    "workers": parse_workers,
+    "executor": _executor,
 }
 
 

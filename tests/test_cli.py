@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 from spinml import SanitizedSet
 from spinml.cli import main
@@ -29,3 +30,13 @@ def test_bad_policy_is_a_clear_error(tmp_path):
         capture_output=True, text=True)
     assert result.returncode == 2 and "malformed policy string" in result.stderr
     assert not (tmp_path / "u").exists()
+
+
+def test_report_workers_is_the_notebooks_parameter_and_is_checked(tmp_path, capsys):
+    notebook = str(Path(__file__).parents[1] / "notebooks" / "02_privacy_utility_report.ipynb")
+    assert main(["report", notebook, "--workers", "-1", "--out", str(tmp_path)]) == 2
+    assert "workers" in capsys.readouterr().err
+    assert main(["report", notebook, "--workers", "2", "-p", "workers", "1",
+                 "--out", str(tmp_path)]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -47,3 +47,14 @@ def test_check_value_applies_the_rule_of_the_name():
         check_value("policy", "target=L9")
     with pytest.raises(ValueError, match="alphas"):
         check_value("alphas", "2")
+
+
+def test_workers_and_executor_are_checked_by_name():
+    check_value("workers", 0)                       # one per core
+    check_value("workers", 3)
+    check_value("executor", "ray")
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="workers"):
+            check_value("workers", bad)
+    with pytest.raises(ValueError, match="executor.*process"):
+        check_value("executor", "dask")
