@@ -47,6 +47,7 @@ def test_a_process_pool_gives_the_sequential_frame(sequential, tmp_path):
     assert "generator" not in again._loaded  # the pool's entries are the sequential ones
 
 
+@pytest.mark.slow  # a local Ray takes ~1 min to start on a loaded 2-core machine
 @pytest.mark.timeout(600)
 def test_ray_tasks_give_the_sequential_frame(sequential, tmp_path):
     ray = pytest.importorskip("ray")
