@@ -49,7 +49,7 @@ def main() -> None:
     references, _ = miniworld.user(0, n_ref=1, n_test=0, size=32)
     upload = Sanitizer().sanitize(references, SharingPolicy("target=L2,background=L0"),
                                   progress=False)
-    generator = DiffusionGenerator.from_zoo(progress=False).fit(upload, steps=4, seed=0)
+    generator = DiffusionGenerator.from_zoo(lora_steps=4, lora_seed=0, progress=False).fit(upload)
     for stream in generator.adapters_:
         state = get_peft_model_state_dict(generator.pipe_.unet, adapter_name=stream)
         weights.update({f"lora.{stream}.{k}": v.contiguous() for k, v in state.items()})
