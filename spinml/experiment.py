@@ -46,7 +46,10 @@ the cache folder build each entry once: the others wait and load it.
 Sweeps run in this process or on an executor (:mod:`spinml.executors`: a
 process pool, Ray, any :class:`concurrent.futures.Executor`): each scheme's
 synthetic sets first, each run once the sets it trains on exist, on one
-shared cache, giving the sequential sweep's frame.
+shared cache, giving the sequential sweep's frame: the same rows in the same
+order, and on the CPU the same values where each run has as many torch threads
+as it would have in the sequential sweep (torch's CPU kernels may sum in another
+order on another number of threads; see ``benchmarks/sweep_executors.py``).
 """
 
 from __future__ import annotations
@@ -609,8 +612,9 @@ def sweep(policies: Iterable[SharingPolicy | str], alphas: Sequence[float] = (0.
     ``"ray"`` (:class:`spinml.executors.RayExecutor`, stopped afterwards if it
     started Ray) runs every user's jobs there in dependency order, on the one
     cache folder (which workers on other hosts must see at the same path). The
-    frame is the sequential sweep's: same rows, same order, same values on the
-    CPU (each run's numbers depend on its seed only, and are read from the cache).
+    frame has the sequential sweep's rows in its order; its values are the
+    sequential sweep's on the CPU where each worker runs torch on as many threads
+    as the sequential sweep did (see the module).
     """
     settings, policies = settings or Settings(), list(policies)
     experiments = [Experiment(dataclasses.replace(settings, users=(u,)), cache=cache,
