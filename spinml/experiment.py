@@ -75,7 +75,7 @@ from spinml import checks
 from spinml.data.references import ReferenceSet
 from spinml.data.sanitized import SanitizedSet
 from spinml.data.synthetic import SyntheticSet
-from spinml.io import atomic_dir, library_versions, read_manifest, write_manifest
+from spinml.io import atomic_dir, library_versions, read_manifest, sha256, write_manifest
 from spinml.policy import Level, SharingPolicy
 
 __all__ = ["Settings", "Experiment", "run", "sweep", "all_schemes", "default_cache", "BASELINES",
@@ -219,14 +219,6 @@ _ENTRY, _REQUEST = "spinml.cache-entry", "request.json"
 _HASHED: dict[tuple, str] = {}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _files(root: Path, pattern: str) -> list[Path]:
     return sorted((p for p in root.rglob(pattern) if p.is_file()), key=lambda p: p.as_posix())
 
@@ -234,7 +226,7 @@ def _files(root: Path, pattern: str) -> list[Path]:
 def _tree_hash(root: Path, files: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in files:
-        digest.update(f"{path.relative_to(root).as_posix()}\0{_sha256(path)}\0".encode())
+        digest.update(f"{path.relative_to(root).as_posix()}\0{sha256(path)}\0".encode())
     return digest.hexdigest()
 
 

@@ -14,6 +14,7 @@ containers, trainers and reports can all use it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -38,6 +39,7 @@ __all__ = [
     "safe_name",
     "MAX_MANIFEST_BYTES",
     "library_versions",
+    "sha256",
 ]
 
 
@@ -235,3 +237,12 @@ def safe_path(folder: Path, relative: object, *, manifest: Path | None = None) -
     if os.path.commonpath([real_root, os.path.realpath(current)]) != real_root:
         raise ValueError(f"manifest {where}: path {relative!r} leaves its folder")
     return current
+
+
+def sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

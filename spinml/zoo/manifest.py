@@ -6,12 +6,11 @@ are missing or do not match.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from spinml.io import atomic_write_text, library_versions, read_manifest
+from spinml.io import atomic_write_text, library_versions, read_manifest, sha256
 
 __all__ = ["ZOO_DIR", "PARTS", "ZooIntegrityError", "sha256", "write_manifest", "verify",
            "zoo_path", "check_replaceable"]
@@ -29,14 +28,6 @@ _VERIFIED: dict[Path, tuple] = {}
 
 class ZooIntegrityError(ValueError):
     """A zoo file is missing or its content does not match the manifest."""
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(folder: Path, settings: dict[str, Any], metrics: dict[str, Any]) -> dict:

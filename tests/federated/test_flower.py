@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-import tomli
+import tomllib
 import torch
 
 from spinml import DPFedEmbTrainer
@@ -71,7 +71,7 @@ def test_partitions_round_trip(tmp_path):
 
 def test_app_config_gives_the_trainers_defaults():
     with (flower.APP_DIR / "pyproject.toml").open("rb") as f:
-        app = tomli.load(f)["tool"]["flwr"]["app"]
+        app = tomllib.load(f)["tool"]["flwr"]["app"]
     assert app["components"] == {"serverapp": "spinml.federated.flower:server_app",
                                  "clientapp": "spinml.federated.flower:client_app"}
     config = app["config"]
