@@ -18,12 +18,12 @@ REPORT = "notebooks/02_privacy_utility_report.ipynb"
     ("seeds", "0,-1", "seed '-1' must be a non-negative integer"),
     ("seeds", "", "not an integer"),
     ("n_ref", "0", "n_ref must be a positive integer"),
-    ("guidance", "nan", "guidance must be >= 1, got nan"),
+    ("guidance", "nan", r"guidance must be in \[1, inf\), got nan"),
     ("alphas", "2,3", "'2' is not a fraction in"),
     ("alphas", "0,nan", "'nan' is not a fraction in"),
     ("schemes", "target=L7", "expected L0, L1 or L2"),
     ("epochs", "-3", "epochs must be a positive integer"),
-    ("color_jitter", "-inf", "color_jitter must be >= 0"),
+    ("color_jitter", "-inf", "color_jitter must be a number >= 0"),
 ])
 def test_bad_values_are_refused_before_any_kernel(tmp_path, name, text, message):
     parameters = parse_parameters(REPORT, [(name, text)])
