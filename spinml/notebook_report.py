@@ -253,6 +253,11 @@ def _finish(staging: Path, target: Path) -> None:
     finally:
         os.close(fd)
 
+_QUIET_ENV = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
+              "DIFFUSERS_VERBOSITY": "error"}
+"""Set for the kernel and its worker processes when ``progress=False``: the model
+loaders' own progress bars and advisory warnings stay off the terminal."""
+
 
 def run_report(
     notebook: str | Path,
@@ -302,6 +307,9 @@ def run_report(
     checked = _Checked()
     for logger in checked.loggers:
         logging.getLogger(logger).addFilter(checked)
+    quiet_env = {} if progress else _QUIET_ENV
+    saved_env = {name: os.environ.get(name) for name in quiet_env}
+    os.environ.update(quiet_env)
     try:
         try:
             papermill.execute_notebook(
@@ -311,6 +319,11 @@ def run_report(
         finally:
             for logger in checked.loggers:
                 logging.getLogger(logger).removeFilter(checked)
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         nb = nbformat.read(executed, as_version=4)
         run["figures"] = _extract_figures(nb, staging)
         run["tables"] = sorted(str(p.relative_to(staging)) for p in staging.rglob("*.csv"))

@@ -1,6 +1,7 @@
 """spinml report: real papermill + nbconvert runs of tiny notebooks, and refused input."""
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -171,3 +172,13 @@ def test_cli_prints_the_html_path_or_a_clear_error(tmp_path, capsys):
     failing = notebook(tmp_path, "1 / 0")
     assert main(["report", str(failing), "--out", str(out), "--quiet"]) == 1
     assert "ZeroDivisionError" in (next(out.glob("*-FAILED")) / "error.txt").read_text()
+
+
+def test_quiet_reports_silence_the_model_loaders_in_the_kernel_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    probe = 'import os\nprint("bars", os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"))'
+    path = notebook(tmp_path, probe)
+    quiet = Path(run_report(path, out=tmp_path / "quiet", progress=False)).read_text()
+    loud = Path(run_report(path, out=tmp_path / "loud", progress=True)).read_text()
+    assert "bars 1" in quiet and "bars None" in loud
+    assert "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ
