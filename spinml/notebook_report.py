@@ -308,7 +308,7 @@ def run_report(
     for logger in checked.loggers:
         logging.getLogger(logger).addFilter(checked)
     quiet_env = {} if progress else _QUIET_ENV
-    saved_env = {name: os.environ.get(name) for name in quiet_env}
+    saved_env = {var: os.environ.get(var) for var in quiet_env}
     os.environ.update(quiet_env)
     try:
         try:
@@ -319,11 +319,11 @@ def run_report(
         finally:
             for logger in checked.loggers:
                 logging.getLogger(logger).removeFilter(checked)
-            for name, value in saved_env.items():
+            for var, value in saved_env.items():
                 if value is None:
-                    os.environ.pop(name, None)
+                    os.environ.pop(var, None)
                 else:
-                    os.environ[name] = value
+                    os.environ[var] = value
         nb = nbformat.read(executed, as_version=4)
         run["figures"] = _extract_figures(nb, staging)
         run["tables"] = sorted(str(p.relative_to(staging)) for p in staging.rglob("*.csv"))
