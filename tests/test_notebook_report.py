@@ -178,7 +178,8 @@ def test_quiet_reports_silence_the_model_loaders_in_the_kernel_only(tmp_path, mo
     monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
     probe = 'import os\nprint("bars", os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"))'
     path = notebook(tmp_path, probe)
-    quiet = Path(run_report(path, out=tmp_path / "quiet", progress=False)).read_text()
-    loud = Path(run_report(path, out=tmp_path / "loud", progress=True)).read_text()
-    assert "bars 1" in quiet and "bars None" in loud
+    quiet = Path(run_report(path, out=tmp_path / "quiet", progress=False))
+    loud = Path(run_report(path, out=tmp_path / "loud", progress=True))
+    assert "bars 1" in quiet.read_text() and "bars None" in loud.read_text()
+    assert quiet.parent.name.startswith("tiny-") and loud.parent.name.startswith("tiny-")
     assert "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ
