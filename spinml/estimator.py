@@ -11,6 +11,7 @@ the others before it changes anything. Learned state (set by ``fit``) ends in
 
 from __future__ import annotations
 
+import abc
 import warnings
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -24,14 +25,14 @@ class NotFittedError(ValueError, AttributeError):
     """A method that needs learned state was called before ``fit``."""
 
 
-class Estimator:
+class Estimator(abc.ABC):
     """Base of the estimators: ``get_params``, ``set_params``, ``repr``, the fitted check."""
 
     _PARAMS: tuple[str, ...] = ()
 
+    @abc.abstractmethod
     def _check_params(self, params: dict[str, Any]) -> None:
         """Raise an error naming the setting when ``params`` (all settings) are not allowed."""
-        raise NotImplementedError
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's settings (scikit-learn's estimator protocol; ``deep``

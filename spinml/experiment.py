@@ -184,7 +184,7 @@ class Settings:
         if self.init and self.init not in ZOO_BACKBONES and not Path(self.init).is_dir():
             raise FileNotFoundError(f"Settings.init: {self.init!r} is neither a zoo backbone "
                                     f"{sorted(ZOO_BACKBONES)} nor a folder")
-        for name in ("data", "test_data", "sd", "controlnet", "encoder"):
+        for name in _FOLDERS:
             folder = getattr(self, name)
             if folder and not Path(folder).is_dir():
                 raise FileNotFoundError(f"Settings.{name}: folder {folder} does not exist")
@@ -235,7 +235,8 @@ def _folder_hash(folder: str | Path) -> str:
     SHA-256, in path order. Kept per process while no file's size or mtime changes."""
     root = Path(folder).resolve()
     files = _files(root, "*")
-    stamp = (root, *((p, p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    stats = ((p, p.stat()) for p in files)
+    stamp = (root, *((p, st.st_size, st.st_mtime_ns) for p, st in stats))
     if stamp not in _HASHED:
         _HASHED[stamp] = _tree_hash(root, files)
     return _HASHED[stamp]

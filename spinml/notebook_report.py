@@ -289,7 +289,9 @@ def run_report(
     name = _free_name(out, notebook.stem)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.staging-", dir=out))
     if OUTPUT_DIR in declared:
-        parameters[OUTPUT_DIR] = str(staging.resolve())
+        # relative to the kernel's working folder (this process's), so that no path of
+        # the machine is written into the executed notebook
+        parameters[OUTPUT_DIR] = os.path.relpath(staging)
     effective = declared | parameters
     if OUTPUT_DIR in declared:
         effective[OUTPUT_DIR] = str((out / name).resolve())

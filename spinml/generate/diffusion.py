@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,16 @@ _LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
 _PIPELINE_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 _FORMAT, _VERSION, _SETTINGS = "spinml.diffusion-generator", 2, "generator.json"
 """Version 2 records the constructor's settings; version 1 recorded ``fit``'s arguments."""
+
+
+def _add_lora(unet: torch.nn.Module, stream: str, rank: int, **options: Any) -> None:
+    """Add LoRA adapter ``stream`` (rank ``rank``, alpha = rank) on the attention
+    projections. One UNet carries one adapter per stream by design, so peft's warning
+    about a second adapter is silenced here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+        unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=_LORA_TARGETS,
+                                    **options), adapter_name=stream)
 
 
 def _check_pipeline_folder(path: Path) -> None:
@@ -356,8 +367,7 @@ class DiffusionGenerator(Estimator):
         unet = self.pipe_.unet.requires_grad_(False)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
-                                        target_modules=_LORA_TARGETS), adapter_name=stream)
+            _add_lora(unet, stream, rank, init_lora_weights="gaussian")
         unet.set_adapter(stream)
         params = [p for p in unet.parameters() if p.requires_grad]
         accelerator = Accelerator(cpu=self.device_.type == "cpu")
@@ -567,8 +577,7 @@ class DiffusionGenerator(Estimator):
         unet = generator.pipe_.unet
         generator.adapters_ = {}
         for stream, identifier in saved["adapters"].items():
-            unet.add_adapter(LoraConfig(r=saved["rank"], lora_alpha=saved["rank"],
-                                        target_modules=_LORA_TARGETS), adapter_name=stream)
+            _add_lora(unet, stream, saved["rank"])
             state = load_file(folder / f"adapter_{stream}.safetensors", device=str(unet.device))
             set_peft_model_state_dict(unet, state, adapter_name=stream)
             generator.adapters_[stream] = identifier
