@@ -8,12 +8,10 @@ synthetic set, model and metric; the frames must be equal to the last bit::
 
 ``--set name=value`` changes a :class:`~spinml.experiment.Settings` field;
 the defaults are tiny (seconds per run) so the table measures scheduling
-and parallelism, not the report's real cost. Torch's CPU kernels may sum in
-another order on another number of threads, so a sequential sweep on all
-cores and workers on fewer threads each can differ in the last bits: the
-table gives how many values differ and by how much (``--threads 1`` runs the
-sequential sweep on one thread, as each of ``cores`` workers does). ``--ways`` picks among
-``sequential``, ``process``, ``ray``.
+and parallelism, not the report's real cost. Every run computes on
+``Settings.threads`` torch threads (``--set threads=2``) wherever it runs, so
+the frames should be equal; the table says how many values differ and by how
+much. ``--ways`` picks among ``sequential``, ``process``, ``ray``.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import tempfile
 import time
 
 import pandas as pd
-import torch
 
 from spinml.executors import RayExecutor, cores, process_pool
 from spinml.experiment import Settings, all_schemes, sweep
@@ -41,8 +38,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ways", nargs="+", default=["sequential", "process", "ray"],
                         choices=["sequential", "process", "ray"])
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads of the sequential sweep (default: torch's)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -50,8 +45,6 @@ def main() -> None:
     types = {f.name: type(getattr(TINY, f.name)) for f in dataclasses.fields(TINY)}
     settings = dataclasses.replace(TINY, **{k: types[k](v) for k, v in changes.items()})
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     rows, frames = [], {}
     for way in args.ways:
         start = time.perf_counter()
@@ -74,8 +67,7 @@ def main() -> None:
         same_rows = this.drop(columns="value").equals(first.drop(columns="value"))
         diff = (this.value - first.value).abs()
         rows.append({"way": way, "workers": 1 if way == "sequential" else args.workers,
-                     "threads": torch.get_num_threads() if way == "sequential" else
-                     max(1, cores() // args.workers), "seconds": round(seconds, 1),
+                     "threads": settings.threads, "seconds": round(seconds, 1),
                      "runs": 9 * len(args.seeds), "equal": this.equals(first),
                      "same rows": same_rows, "values differing": int((diff > 0).sum()),
                      "max |diff|": float(diff.max())})

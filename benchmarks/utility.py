@@ -6,7 +6,9 @@ For each user and seed, every arm (the baselines ``public``, ``references``,
 (:mod:`spinml.experiment`). The table gives each arm's mean accuracy and its
 paired difference to ``L0_L0`` and to ``public`` with the 95 % t-interval over
 (user, seed) pairs and the minimum detectable difference at that sample size
-(80 % power; :mod:`spinml.evaluate.paired`). Runs go through the experiment
+(80 % power; :mod:`spinml.evaluate.paired`); ``+-u`` is the half-width of the
+interval over users instead (each user's seeds averaged first), the honest one
+where users differ more than seeds. Runs go through the experiment
 cache, so a rerun only reads files::
 
     python benchmarks/utility.py --users 0 1 2 3 4 --seeds 0 1 2 \\
@@ -19,8 +21,9 @@ cache, so a rerun only reads files::
 show the activities as the user's world does?) and of the ``public`` model.
 
 ``--json`` writes ``{"runs": [{"arm", "user", "seed", "accuracy"}, ...],
-"settings": ..., "table": ..., "diagnostics": ..., "seconds": ...}``, rewritten
-after every (seed, user), seeds in the outer loop.
+"settings": ..., "table": ..., "table_by_user": ..., "diagnostics": ...,
+"seconds": ...}``, rewritten after every seed (all users of a seed on
+``--workers`` processes).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from pathlib import Path
 import pandas as pd
 
 from spinml.evaluate.paired import paired_table
-from spinml.experiment import BASELINES, Experiment, Settings, utility_runs
+from spinml.executors import make_executor
+from spinml.experiment import BASELINES, Experiment, Settings, sweep, utility_runs
 from spinml.io import atomic_write_text, library_versions
 from spinml.policy import SharingPolicy
 
@@ -70,12 +74,14 @@ def _fmt(value: float, points: bool = True) -> str:
         f"{100 * value:6.1f}"
 
 
-def print_table(table: pd.DataFrame, references: tuple[str, ...]) -> None:
+def print_table(table: pd.DataFrame, by_user: pd.DataFrame,
+                references: tuple[str, ...]) -> None:
+    """The pooled table, with each interval's half-width over users (``+-u``) beside it."""
     head = f"{'arm':<11} {'pairs':>5} {'acc %':>6}"
     for ref in references:
-        head += f" | {'vs ' + ref:>9} {'95 % CI':>15} {'+-':>5} {'MDD':>5}"
+        head += f" | {'vs ' + ref:>9} {'95 % CI':>15} {'+-':>5} {'MDD':>5} {'+-u':>5}"
     print(head)
-    for _, row in table.iterrows():
+    for (_, row), (_, user_row) in zip(table.iterrows(), by_user.iterrows(), strict=True):
         line = f"{row.arm:<11} {row.pairs:>5} {_fmt(row.accuracy, False)}"
         for ref in references:
             if f"diff_vs_{ref}" not in row:
@@ -85,7 +91,8 @@ def print_table(table: pd.DataFrame, references: tuple[str, ...]) -> None:
                         else f"[{100 * low:+.1f}, {100 * high:+.1f}]")
             line += (f" | {_fmt(row[f'diff_vs_{ref}'])}    {interval:>15} "
                      f"{_fmt(row[f'half_width_vs_{ref}'], False).strip():>5} "
-                     f"{_fmt(row[f'mdd_vs_{ref}'], False).strip():>5}")
+                     f"{_fmt(row[f'mdd_vs_{ref}'], False).strip():>5} "
+                     f"{_fmt(user_row[f'half_width_vs_{ref}'], False).strip():>5}")
         print(line)
 
 
@@ -114,6 +121,8 @@ def main() -> None:
     parser.add_argument("--diagnose", action="store_true")
     parser.add_argument("--json", default=None, help="write the runs here")
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="parallel runs on a process pool (0: cores // threads; 1: here)")
     args = parser.parse_args()
     settings = settings_from(args.changes, args.users)
     policies = [policy_of(s) for s in args.schemes]
@@ -121,25 +130,34 @@ def main() -> None:
     began = time.perf_counter()
     experiments = {u: Experiment(dataclasses.replace(settings, users=(u,)), cache=args.cache,
                                  progress=args.progress) for u in settings.users}
+    pool = make_executor(args.workers, threads=settings.threads)
     frames, diagnostics = [], []
-    for seed in args.seeds:  # seeds outside: a run stopped early still pairs over users
-        for user, experiment in experiments.items():
+    try:
+        for seed in args.seeds:  # seeds outside: a run stopped early still pairs over users
             start = time.perf_counter()
-            frames.append(experiment.sweep(policies, seeds=[seed], baselines=args.baselines))
+            frames.append(sweep(policies, seeds=[seed], baselines=args.baselines,
+                                settings=settings, cache=args.cache, progress=args.progress,
+                                executor=pool))
             if args.diagnose:
-                diagnostics += diagnose(experiment, args.schemes, seed)
-            print(f"user {user} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
+                for experiment in experiments.values():
+                    diagnostics += diagnose(experiment, args.schemes, seed)
+            print(f"seed {seed}, {len(experiments)} users: {time.perf_counter() - start:.0f} s",
+                  flush=True)
             if args.json:
                 write(args.json, utility_runs(pd.concat(frames, ignore_index=True)), settings,
                       diagnostics, time.perf_counter() - began)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     runs = utility_runs(pd.concat(frames, ignore_index=True))
     references = tuple(r for r in ("L0_L0", "public") if r in set(runs.arm))
     table = paired_table(runs, references)
+    by_user = paired_table(runs, references, cluster="user")
     seconds = time.perf_counter() - began
     print(f"\n{len(settings.users)} users x {len(args.seeds)} seeds; accuracy on "
           f"{4 * settings.n_test} real test images per user; init {settings.init or 'scratch'}; "
           f"{seconds:.0f} s")
-    print_table(table, references)
+    print_table(table, by_user, references)
     if diagnostics:
         diag = pd.DataFrame(diagnostics).groupby("arm", sort=False)[
             ["oracle_on_synthetic", "public_on_synthetic"]].mean()
@@ -155,6 +173,7 @@ def write(path: str, runs: pd.DataFrame, settings: Settings, diagnostics: list[d
     references = tuple(r for r in ("L0_L0", "public") if r in set(runs.arm))
     record = {"runs": runs.to_dict("records"), "settings": settings.to_dict(),
               "table": paired_table(runs, references).to_dict("records"),
+              "table_by_user": paired_table(runs, references, cluster="user").to_dict("records"),
               "diagnostics": diagnostics, "seconds": round(seconds, 1),
               "versions": library_versions("spinml", "torch", "diffusers")}
     atomic_write_text(Path(path), json.dumps(record, indent=1, default=float))

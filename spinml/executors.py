@@ -9,7 +9,9 @@ in list order whatever order they finished in.
 Torch threads: ``w`` workers on ``c`` cores get ``max(1, c // w)`` threads
 each (:func:`process_pool`'s initialiser, :class:`RayExecutor`'s tasks), so
 the workers together do not oversubscribe the cores. An executor built
-elsewhere keeps its workers' own thread settings.
+elsewhere keeps its workers' own thread settings. A sweep's runs then compute
+on ``Settings.threads`` each, as in the sequential sweep, so that their
+numbers do not depend on where they ran (:mod:`spinml.experiment`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tqdm.auto import tqdm
+
+from spinml import checks
 
 __all__ = ["Job", "run_jobs", "process_pool", "RayExecutor", "make_executor", "cores",
            "EXECUTOR_KINDS"]
@@ -155,16 +159,19 @@ class RayExecutor(Executor):
         self._started = False
 
 
-def make_executor(workers: int = 0, kind: str = "process") -> Executor | None:
-    """The executor of ``workers`` parallel runs (0: one per core, :func:`cores`):
-    ``kind`` ``"process"`` gives :func:`process_pool` (``None``, this process, for one
+def make_executor(workers: int = 0, kind: str = "process", *,
+                  threads: int = 1) -> Executor | None:
+    """The executor of ``workers`` parallel runs of ``threads`` torch threads each
+    (``workers=0``: ``max(1, cores() // threads)``, filling the cores): ``kind``
+    ``"process"`` gives :func:`process_pool` (``None``, this process, for one
     worker), ``"ray"`` a :class:`RayExecutor` of that many CPUs (or the cluster at
     ``$RAY_ADDRESS``). The caller shuts it down."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ValueError(f"workers must be an integer >= 0 (0: one per core), got {workers!r}")
     if kind not in EXECUTOR_KINDS:
         raise ValueError(f"executor must be one of {list(EXECUTOR_KINDS)}, got {kind!r}")
-    workers = workers or cores()
+    checks.positive_int(threads, "threads")
+    workers = workers or max(1, cores() // threads)
     if kind == "ray":
         return RayExecutor(num_cpus=workers)
     return process_pool(workers) if workers > 1 else None

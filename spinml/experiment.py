@@ -47,9 +47,11 @@ Sweeps run in this process or on an executor (:mod:`spinml.executors`: a
 process pool, Ray, any :class:`concurrent.futures.Executor`): each scheme's
 synthetic sets first, each run once the sets it trains on exist, on one
 shared cache, giving the sequential sweep's frame: the same rows in the same
-order, and on the CPU the same values where each run has as many torch threads
-as it would have in the sequential sweep (torch's CPU kernels may sum in another
-order on another number of threads; see ``benchmarks/sweep_executors.py``).
+order and, on the CPU, the same values to the last bit. Torch's CPU kernels may
+sum in another order on another number of threads, so every entry is computed
+on ``Settings.threads`` torch threads (part of its key) wherever it runs: in
+this process, in a pool's worker or in a Ray task
+(``benchmarks/sweep_executors.py``).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ from spinml.data.sanitized import SanitizedSet
 from spinml.data.synthetic import SyntheticSet
 from spinml.io import atomic_dir, library_versions, read_manifest, sha256, write_manifest
 from spinml.policy import Level, SharingPolicy
+from spinml.seeding import torch_threads
 
 __all__ = ["Settings", "Experiment", "run", "sweep", "all_schemes", "default_cache", "BASELINES",
            "utility_runs"]
@@ -117,7 +120,10 @@ class Settings:
     ``TrainedModel`` folder; ``""`` trains ``arch`` from scratch).
     Evaluation: with ``adapt``, utility is that of the model adapted on the
     device to the user's unlabelled references (BatchNorm statistics,
-    :meth:`~spinml.train.TrainedModel.adapt`).
+    :meth:`~spinml.train.TrainedModel.adapt`). Every generation, training and
+    evaluation runs on ``threads`` torch CPU threads, whether the sweep runs in
+    this process or on ``w`` workers (give ``w * threads <= cores``): the same
+    seed and ``threads`` give the same numbers on a CPU.
 
     The defaults fit the main report into minutes on 2 CPU cores. Unlike the
     paper's 5 epochs of MobileNetV2 on thousands of 224 px images, a few
@@ -152,6 +158,7 @@ class Settings:
     color_jitter: float = 0.25
     adapt: bool = True
     init: str = "miniworld"
+    threads: int = 1
 
     @property
     def user(self) -> int:
@@ -168,7 +175,7 @@ class Settings:
         if bool(self.data) != bool(self.test_data):
             raise ValueError("give both data and test_data folders, or neither (mini-world)")
         for name in ("n_ref", "n_test", "n_oracle", "image_size", "lora_steps", "lora_rank",
-                     "n_per_class", "sample_steps", "epochs", "batch_size"):
+                     "n_per_class", "sample_steps", "epochs", "batch_size", "threads"):
             checks.positive_int(getattr(self, name), f"Settings.{name}")
         checks.non_negative_number(self.color_jitter, "Settings.color_jitter")
         checks.boolean(self.adapt, "Settings.adapt")
@@ -197,8 +204,8 @@ _VERSIONED = ("spinml", "torch", "diffusers", "transformers", "peft")
 _STAGES = ("upload", "synthetic", "model", "metrics")
 _STAGE_FIELDS = {
     "upload": ("user", "data", "test_data", "n_ref", "n_test", "image_size"),
-    "synthetic": ("sd", "controlnet", "lora_steps", "lora_rank", "lora_lr", "n_per_class",
-                  "sample_steps", "guidance", "conditioning_scale"),
+    "synthetic": ("threads", "sd", "controlnet", "lora_steps", "lora_rank", "lora_lr",
+                  "n_per_class", "sample_steps", "guidance", "conditioning_scale"),
     "model": ("arch", "epochs", "batch_size", "lr", "color_jitter", "init"),
     "metrics": ("encoder", "adapt"),
 }
@@ -309,14 +316,14 @@ class Experiment:
                 load: Callable[[Path], T]) -> T:
         """Load the entry ``cache/stage/key``, made first by ``make`` if absent (by one
         process at a time: the lock is taken, and the entry looked for again, before
-        making it). An entry whose ``request.json`` is not the request of ``key`` is
-        refused."""
+        making it, on ``Settings.threads`` torch threads). An entry whose
+        ``request.json`` is not the request of ``key`` is refused."""
         folder = self.cache / stage / key
         request = json.loads(self._requests[key])
         if not folder.is_dir():
             with _entry_lock(self.cache, stage, key):
                 if not folder.is_dir():
-                    with atomic_dir(folder) as tmp:
+                    with atomic_dir(folder) as tmp, torch_threads(self.settings.threads):
                         make(tmp)
                         write_manifest(tmp, _ENTRY, 1, {"request": request}, name=_REQUEST)
         try:

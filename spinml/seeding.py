@@ -1,4 +1,5 @@
-"""Seeds derived from a run's seed and the indices of what they seed.
+"""Seeds derived from a run's seed and the indices of what they seed, and the
+torch thread count that reproducing a CPU run also needs.
 
 Each random choice of a run (a batch's noise, a client's round, an image's
 latents) gets its own seed ``derive_seed(seed, i, j, ...)``: NumPy's
@@ -9,9 +10,12 @@ batched or ordered.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
-__all__ = ["derive_seed", "derive_seeds"]
+__all__ = ["derive_seed", "derive_seeds", "torch_threads"]
 
 
 def derive_seeds(*keys: int, n: int, bits: int = 32) -> list[int]:
@@ -29,3 +33,18 @@ def derive_seeds(*keys: int, n: int, bits: int = 32) -> list[int]:
 def derive_seed(*keys: int, bits: int = 32) -> int:
     """One seed from ``keys`` (:func:`derive_seeds` with ``n=1``)."""
     return derive_seeds(*keys, n=1, bits=bits)[0]
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block on ``threads`` torch intra-op CPU threads, then restore the
+    count. Torch's CPU kernels may sum in another order on another number of
+    threads, so a seed reproduces a CPU run's numbers only with its thread count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -1,9 +1,9 @@
 """Sweeps on executors: dependency order, one shared cache built once, the sequential frame.
 
 Torch's CPU kernels may sum in another order on another number of threads (the
-LoRA fit's last bits moved between 2 threads and 1 here), so the sequential
-reference runs on one thread, as each pool worker does on 2 cores with 2
-workers.
+LoRA fit's last bits moved between 2 threads and 1 here), so every run computes
+on ``Settings.threads`` whoever runs it: the sequential reference is swept with
+torch's own thread count in this process, and still equals the workers' frames.
 """
 
 import multiprocessing
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from spinml.executors import Job, make_executor, process_pool, run_jobs
+from spinml.executors import Job, cores, make_executor, process_pool, run_jobs
 from spinml.experiment import Experiment, Settings, sweep
 
 TOY = Settings(n_ref=2, n_test=3, n_oracle=3, lora_steps=3, n_per_class=3, sample_steps=2,
@@ -27,9 +27,11 @@ SWEEP = dict(policies=["target=L2,background=L1"], alphas=(0, 0.5), seeds=(0,),
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory):
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(2)
     try:
-        return sweep(**SWEEP, cache=tmp_path_factory.mktemp("sequential"))
+        frame = sweep(**SWEEP, cache=tmp_path_factory.mktemp("sequential"))
+        assert torch.get_num_threads() == 2  # the runs' own count is restored afterwards
+        return frame
     finally:
         torch.set_num_threads(threads)
 
@@ -146,5 +148,8 @@ def test_bad_executors_and_worker_counts_are_refused(tmp_path):
         make_executor(-1)
     with pytest.raises(ValueError, match="executor must be one of"):
         make_executor(2, "threads")
+    with pytest.raises(ValueError, match="threads"):
+        make_executor(0, threads=0)
     assert make_executor(1) is None
+    assert make_executor(0, threads=cores()) is None  # one run fills the cores: no pool
     assert not list(tmp_path.iterdir())

@@ -64,6 +64,8 @@ def test_bad_settings_and_alphas_are_refused():
         Experiment(TOY).training_set(POLICIES[0], 1.5, 0)
     with pytest.raises(ValueError, match="epochs"):
         Settings(epochs=0)
+    with pytest.raises(ValueError, match="threads"):
+        Settings(threads=0)
     with pytest.raises(FileNotFoundError, match="sd"):
         Settings(sd="/no/such/folder")
     with pytest.raises(ValueError, match="color_jitter"):

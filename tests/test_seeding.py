@@ -1,9 +1,11 @@
-"""Derived seeds: NumPy's SeedSequence of the keys, 32-bit words or 63-bit ones."""
+"""Derived seeds: NumPy's SeedSequence of the keys, 32-bit words or 63-bit ones; the
+torch thread count of a block."""
 
 import numpy as np
 import pytest
+import torch
 
-from spinml.seeding import derive_seed, derive_seeds
+from spinml.seeding import derive_seed, derive_seeds, torch_threads
 
 
 def test_seeds_are_the_seed_sequence_words():
@@ -24,3 +26,11 @@ def test_keys_give_independent_seeds():
 def test_bits_must_be_32_or_63():
     with pytest.raises(ValueError, match="bits must be 32 or 63"):
         derive_seed(0, bits=64)
+
+
+def test_torch_threads_holds_the_count_in_the_block_and_restores_it():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="inside"), torch_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before

@@ -7,10 +7,12 @@ Student-t interval
 
     d_bar +- t_{0.975, n-1} * s_d / sqrt(n),   s_d = sqrt(sum (d_i - d_bar)^2 / (n - 1)),
 
-pooled over users and seeds (each pair one observation; seeds of one user
-share the user's test images, so the interval is, if anything, too narrow
-when users differ much). With fewer than two pairs it is undefined: NaN,
-never 0.
+pooled over users and seeds (each pair one observation). Seeds of one user
+share the user's test images and world, so where users differ much that
+interval is too narrow; ``cluster="user"`` gives the interval over users
+instead: each user's ``d`` averaged over its seeds first, then the t-interval
+over the ``n_users`` means (``n_users - 1`` degrees of freedom). With fewer
+than two pairs (or users) it is undefined: NaN, never 0.
 
 The minimum detectable difference at that sample size is the true paired
 difference a two-sided 5 % t-test finds with 80 % power:
@@ -78,16 +80,19 @@ def paired_difference(a: Sequence[float], b: Sequence[float], *,
 
 
 def paired_table(runs: pd.DataFrame, references: Sequence[str] = ("L0_L0", "public"),
-                 value: str = "accuracy") -> pd.DataFrame:
+                 value: str = "accuracy", *, cluster: str | None = None) -> pd.DataFrame:
     """One row per arm of ``runs`` (columns ``arm``, ``user``, ``seed``, ``value``):
     its mean ``value`` over pairs, the number of pairs, and for each reference
     arm ``r`` in ``references`` present in ``runs`` the paired difference
     ``arm - r`` (``diff_vs_<r>``, ``low_vs_<r>``, ``high_vs_<r>``,
-    ``half_width_vs_<r>``, ``mdd_vs_<r>``) over the pairs both arms have.
-    Arms keep their order of first appearance."""
+    ``half_width_vs_<r>``, ``mdd_vs_<r>``) over the pairs both arms have;
+    with ``cluster="user"`` over users, each the mean of its seeds (see the
+    module). Arms keep their order of first appearance."""
     missing = {"arm", *PAIR, value} - set(runs.columns)
     if missing:
         raise ValueError(f"runs lack the columns {sorted(missing)}")
+    if cluster not in (None, "user"):
+        raise ValueError(f"cluster must be None or 'user', got {cluster!r}")
     if runs.duplicated(["arm", *PAIR]).any():
         raise ValueError("runs hold more than one value for some (arm, user, seed)")
     wide = runs.pivot(index=list(PAIR), columns="arm", values=value)
@@ -97,9 +102,11 @@ def paired_table(runs: pd.DataFrame, references: Sequence[str] = ("L0_L0", "publ
         for ref in references:
             if ref not in wide:
                 continue
-            common = wide[arm].notna() & wide[ref].notna()
-            diff = (paired_difference(wide.loc[common, arm], wide.loc[common, ref])
-                    if common.any() else PairedDifference(*[math.nan] * 5, 0))
+            d = (wide[arm] - wide[ref]).dropna()
+            if cluster == "user":
+                d = d.groupby(level="user").mean()
+            diff = (paired_difference(d, np.zeros(len(d))) if len(d)
+                    else PairedDifference(*[math.nan] * 5, 0))
             row.update({f"diff_vs_{ref}": diff.mean, f"low_vs_{ref}": diff.low,
                         f"high_vs_{ref}": diff.high, f"half_width_vs_{ref}": diff.half_width,
                         f"mdd_vs_{ref}": diff.mdd})

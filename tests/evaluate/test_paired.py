@@ -54,3 +54,20 @@ def test_table_pairs_arms_by_user_and_seed():
     with pytest.raises(ValueError, match="more than one"):
         paired_table(pd.concat([runs, runs.iloc[:1]]))
 
+
+
+def test_clustered_interval_is_over_users_each_the_mean_of_its_seeds():
+    # user 1's seeds disagree; the users' means (0.05, 0.10, 0.03) give the interval
+    diffs = {(0, 0): 0.05, (0, 1): 0.05, (1, 0): 0.0, (1, 1): 0.2, (2, 0): 0.03, (2, 1): 0.03}
+    runs = pd.DataFrame([("L0_L0", u, s, 0.5) for u, s in diffs]
+                        + [("L2_L2", u, s, 0.5 + d) for (u, s), d in diffs.items()],
+                        columns=["arm", "user", "seed", "accuracy"])
+    by_user = paired_table(runs, ("L0_L0",), cluster="user").set_index("arm")
+    expected = paired_difference([0.05, 0.10, 0.03], [0, 0, 0])
+    assert by_user.loc["L2_L2", "diff_vs_L0_L0"] == pytest.approx(expected.mean)
+    assert by_user.loc["L2_L2", "half_width_vs_L0_L0"] == pytest.approx(expected.half_width)
+    pooled = paired_table(runs, ("L0_L0",)).set_index("arm")
+    assert pooled.loc["L2_L2", "half_width_vs_L0_L0"] == pytest.approx(
+        paired_difference(list(diffs.values()), [0] * 6).half_width)
+    with pytest.raises(ValueError, match="cluster"):
+        paired_table(runs, cluster="seed")
