@@ -7,6 +7,7 @@ kernel starts with the same rule the library applies later:
   ``epochs``, ...): the value that ``Settings`` itself accepts for it;
 - ``policy``: a :class:`~spinml.SharingPolicy` string;
 - ``schemes``: ``"all"`` or policy strings separated by ``;``;
+- ``users``: distinct integers >= 0, as one, a list or comma-separated text;
 - ``seeds``: integers >= 0, as a list or comma-separated text (``"0,1,2"``);
 - ``alphas``: mixing fractions in [0, 1], as a list or comma-separated text;
 - ``workers``: parallel runs of a sweep, an integer >= 0 (0: one per core);
@@ -25,7 +26,8 @@ from spinml.executors import EXECUTOR_KINDS
 from spinml.experiment import Settings, _check_alpha, all_schemes
 from spinml.policy import SharingPolicy
 
-__all__ = ["parse_seeds", "parse_alphas", "parse_schemes", "parse_workers", "check_value"]
+__all__ = ["parse_users", "parse_seeds", "parse_alphas", "parse_schemes", "parse_workers",
+           "check_value"]
 
 
 def _items(value: Any, name: str) -> list:
@@ -35,7 +37,7 @@ def _items(value: Any, name: str) -> list:
     return [v.strip() if isinstance(v, str) else v for v in items]
 
 
-def parse_seeds(value: str | list[int], name: str = "seeds") -> list[int]:
+def parse_seeds(value: str | list[int], name: str = "seeds", what: str = "seed") -> list[int]:
     """``"0,1,2"`` or ``[0, 1, 2]`` -> ``[0, 1, 2]``; every seed an integer >= 0."""
     seeds = []
     for item in _items(value, name):
@@ -43,8 +45,16 @@ def parse_seeds(value: str | list[int], name: str = "seeds") -> list[int]:
             seed = int(item) if isinstance(item, str) else item
         except ValueError:
             raise ValueError(f"{name}: {item!r} is not an integer (in {value!r})") from None
-        seeds.append(non_negative_int(seed, f"{name}: seed {item!r}"))
+        seeds.append(non_negative_int(seed, f"{name}: {what} {item!r}"))
     return seeds
+
+
+def parse_users(value: str | int | list[int], name: str = "users") -> tuple[int, ...]:
+    """``"0,1,2"``, ``[0, 1, 2]`` or ``3`` -> ``(0, 1, 2)`` / ``(3,)``: distinct
+    mini-world users, each an integer >= 0 (what ``Settings.users`` takes)."""
+    single = isinstance(value, int) and not isinstance(value, bool)
+    users = tuple(parse_seeds([value] if single else value, name, "user"))
+    return Settings(users=users).users
 
 
 def parse_alphas(value: str | list[float], name: str = "alphas") -> list[float]:
@@ -93,6 +103,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
        if f.name not in ("data", "test_data")},
     "policy": SharingPolicy.from_string,
     "schemes": parse_schemes,
+    "users": parse_users,
     "seeds": parse_seeds,
     "alphas": parse_alphas,
     "workers": parse_workers,

@@ -3,7 +3,7 @@
 import pytest
 
 from spinml.experiment import all_schemes
-from spinml.parameters import check_value, parse_alphas, parse_schemes, parse_seeds
+from spinml.parameters import check_value, parse_alphas, parse_schemes, parse_seeds, parse_users
 
 
 def test_seeds_from_text_or_lists():
@@ -14,6 +14,18 @@ def test_seeds_from_text_or_lists():
         parse_seeds([-1])
     with pytest.raises(ValueError, match="non-empty comma-separated list"):
         parse_seeds([])
+
+
+def test_users_from_one_text_or_lists():
+    assert parse_users("0,1, 2") == (0, 1, 2) and parse_users(3) == (3,)
+    assert parse_users([4, 0]) == (4, 0)
+    check_value("users", "0,1,2,3,4")  # what `spinml report -p users 0,1,2,3,4` passes
+    with pytest.raises(ValueError, match="users: user '-1' must be a non-negative"):
+        parse_users("0,-1")
+    with pytest.raises(ValueError, match="distinct"):
+        check_value("users", "1,1")
+    with pytest.raises(ValueError, match="not an integer"):
+        check_value("users", "0,x")
 
 
 def test_alphas_are_fractions():

@@ -8,8 +8,12 @@ import sys
 
 import numpy as np
 import pytest
-import tomllib
 import torch
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: flwr depends on tomli, the same parser
+    import tomli as tomllib
 
 from spinml import DPFedEmbTrainer
 
