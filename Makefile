@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/spinml report notebooks/02_privacy_utility_report.ipynb --quiet --workers $(WORKERS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

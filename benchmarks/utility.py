@@ -16,14 +16,17 @@ cache, so a rerun only reads files::
 
 ``--set name=value`` changes a :class:`~spinml.experiment.Settings` field
 (e.g. ``--set n_per_class=100`` or ``--set init=`` for training from scratch).
+After the table, :func:`spread` splits each difference's spread into seeds and
+users and gives the pairs (or users) a 3-point half-width would need.
 ``--diagnose`` adds, per scheme, the accuracy on its synthetic images of the
 ``oracle`` model (trained on the user's real images: does the generated set
-show the activities as the user's world does?) and of the ``public`` model.
+show the activities as the user's world does?) and of the ``public`` model, and
+per user the zoo VAE's round trip of the real test images (:func:`vae_roundtrip`).
 
 ``--json`` writes ``{"runs": [{"arm", "user", "seed", "accuracy"}, ...],
-"settings": ..., "table": ..., "table_by_user": ..., "diagnostics": ...,
-"seconds": ...}``, rewritten after every seed (all users of a seed on
-``--workers`` processes).
+"settings": ..., "table": ..., "table_by_user": ..., "spread": ...,
+"diagnostics": ..., "vae_roundtrip": ..., "seconds": ...}``, rewritten after every
+seed (all users of a seed on ``--workers`` processes).
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from spinml.evaluate.paired import paired_table
 from spinml.executors import make_executor
@@ -109,6 +114,64 @@ def diagnose(experiment: Experiment, schemes: list[str], seed: int) -> list[dict
     return rows
 
 
+def vae_roundtrip(experiment: Experiment, seed: int) -> dict:
+    """The zoo VAE's reconstruction of the user's real test images: PSNR (dB, 8-bit
+    peak) and the ``oracle`` model's accuracy on the originals and on the round trip
+    (does decoding through the generator's VAE lose the activity or the room?)."""
+    import torch
+
+    from spinml.image import from_unit_range, nhwc_to_nchw, to_unit_range
+
+    vae = experiment.generator().pipe_.vae
+    test = experiment.data()[1]
+    images, labels = test.to_arrays()
+    with torch.no_grad():
+        latents = vae.encode(to_unit_range(nhwc_to_nchw(images))).latent_dist.mean
+        decoded = from_unit_range(vae.decode(latents).sample)
+    mse = float(np.mean((decoded.astype(np.float64) - images) ** 2))
+    oracle = experiment.baseline_model("oracle", seed)
+    return {"user": experiment.settings.user, "seed": seed,
+            "psnr_db": 10 * math.log10(255 ** 2 / mse),
+            "oracle_on_test": oracle.score(test),
+            "oracle_on_vae_test": oracle.score((decoded, labels, test.classes))}
+
+
+def _needed(sd: float, target: float) -> float:
+    """The smallest ``n`` with ``t_{0.975, n-1} * sd / sqrt(n) <= target`` (NaN if none
+    up to 10,000)."""
+    if not sd > 0:
+        return math.nan
+    for n in range(2, 10_001):
+        if stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) <= target:
+            return n
+    return math.nan
+
+
+def spread(runs: pd.DataFrame, reference: str, target: float = 0.03) -> pd.DataFrame:
+    """Where each arm's paired difference to ``reference`` varies, and what would bring
+    its 95 % half-width down to ``target``. With ``d`` the difference per (user, seed),
+    ``k`` seeds per user: ``sd_seeds`` = sqrt of the mean within-user variance of ``d``
+    (one-way random effects), ``sd_users`` = sqrt(var(user means of d) - sd_seeds^2 / k)
+    (0 where negative); ``pairs`` the (user, seed) pairs the pooled interval needs at
+    the observed ``sd(d)``, ``users`` the users (``k`` seeds each) the interval over
+    users needs at sd sqrt(sd_users^2 + sd_seeds^2 / k)."""
+    wide = runs.pivot(index=["user", "seed"], columns="arm", values="accuracy")
+    rows = []
+    for arm in wide.columns:
+        if arm == reference or reference not in wide:
+            continue
+        d = (wide[arm] - wide[reference]).dropna()
+        by_user = d.groupby(level="user")
+        k = float(by_user.size().mean())
+        within = float(by_user.var(ddof=1).mean()) if k > 1 else math.nan
+        between = max(0.0, float(by_user.mean().var(ddof=1)) - within / k)
+        rows.append({"arm": arm, "sd": float(d.std(ddof=1)), "sd_seeds": math.sqrt(within),
+                     "sd_users": math.sqrt(between),
+                     "pairs": _needed(float(d.std(ddof=1)), target),
+                     "users": _needed(math.sqrt(between + within / k), target)})
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -131,7 +194,7 @@ def main() -> None:
     experiments = {u: Experiment(dataclasses.replace(settings, users=(u,)), cache=args.cache,
                                  progress=args.progress) for u in settings.users}
     pool = make_executor(args.workers, threads=settings.threads)
-    frames, diagnostics = [], []
+    frames, diagnostics, roundtrips = [], [], []
     try:
         for seed in args.seeds:  # seeds outside: a run stopped early still pairs over users
             start = time.perf_counter()
@@ -141,11 +204,12 @@ def main() -> None:
             if args.diagnose:
                 for experiment in experiments.values():
                     diagnostics += diagnose(experiment, args.schemes, seed)
+                    roundtrips.append(vae_roundtrip(experiment, seed))
             print(f"seed {seed}, {len(experiments)} users: {time.perf_counter() - start:.0f} s",
                   flush=True)
             if args.json:
                 write(args.json, utility_runs(pd.concat(frames, ignore_index=True)), settings,
-                      diagnostics, time.perf_counter() - began)
+                      diagnostics, roundtrips, time.perf_counter() - began)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -158,23 +222,35 @@ def main() -> None:
           f"{4 * settings.n_test} real test images per user; init {settings.init or 'scratch'}; "
           f"{seconds:.0f} s")
     print_table(table, by_user, references)
+    for ref in references:
+        print(f"\nspread of the difference to {ref} (points) and the sample needed for a "
+              "95 % half-width of 3 points:")
+        sds = spread(runs, ref)
+        sds[["sd", "sd_seeds", "sd_users"]] *= 100
+        print(sds.round(1).to_string(index=False))
     if diagnostics:
         diag = pd.DataFrame(diagnostics).groupby("arm", sort=False)[
             ["oracle_on_synthetic", "public_on_synthetic"]].mean()
         print("\naccuracy on each scheme's synthetic images (mean over users and seeds):")
         print((100 * diag).round(1).to_string())
+    if roundtrips:
+        print("\nthe zoo VAE's round trip of the users' real test images (mean over users, seeds):")
+        print(pd.DataFrame(roundtrips)[["psnr_db", "oracle_on_test", "oracle_on_vae_test"]]
+              .mean().round(3).to_string())
     if args.json:
-        write(args.json, runs, settings, diagnostics, seconds)
+        write(args.json, runs, settings, diagnostics, roundtrips, seconds)
 
 
 def write(path: str, runs: pd.DataFrame, settings: Settings, diagnostics: list[dict],
-          seconds: float) -> None:
+          roundtrips: list[dict], seconds: float) -> None:
     """The JSON record: the runs so far, their paired table, settings and diagnostics."""
     references = tuple(r for r in ("L0_L0", "public") if r in set(runs.arm))
     record = {"runs": runs.to_dict("records"), "settings": settings.to_dict(),
               "table": paired_table(runs, references).to_dict("records"),
               "table_by_user": paired_table(runs, references, cluster="user").to_dict("records"),
-              "diagnostics": diagnostics, "seconds": round(seconds, 1),
+              "spread": {ref: spread(runs, ref).to_dict("records") for ref in references},
+              "diagnostics": diagnostics, "vae_roundtrip": roundtrips,
+              "seconds": round(seconds, 1),
               "versions": library_versions("spinml", "torch", "diffusers")}
     atomic_write_text(Path(path), json.dumps(record, indent=1, default=float))
 
