@@ -19,13 +19,14 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from spinml.seeding import torch_threads
 from spinml.train import TrainedModel
 from spinml.train.export import OnnxModel, torch_graph
 
@@ -51,16 +52,6 @@ def median_latency_ms(predict: Callable[[np.ndarray], object], images: np.ndarra
     return float(np.median(times[_WARMUP:]) * 1e3)
 
 
-@contextlib.contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def device_table(model: TrainedModel, calibration, test, *, folder: str | Path | None = None,
                  runs: int = 200, threads: int = 1) -> pd.DataFrame:
     """Torch eager (fp32), ONNX fp32 and ONNX int8 of ``model``, one row each
@@ -84,7 +75,7 @@ def device_table(model: TrainedModel, calibration, test, *, folder: str | Path |
         int8 = model.export(where / "model_int8.onnx", format="onnx-int8",
                             calibration=calibration, overwrite=True)
         graph = torch_graph(model)
-        with _torch_threads(threads), torch.inference_mode():
+        with torch_threads(threads), torch.inference_mode():
             torch_latency = median_latency_ms(lambda x: graph(torch.from_numpy(x)), X_test, runs)
         rows = [("torch eager", "safetensors", "fp32",
                  (saved / "model.safetensors").stat().st_size, torch_latency, model.score(test))]
