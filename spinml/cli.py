@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--out", default=None, help="parent of the report folder (reports/)")
     report.add_argument("--workers", type=int, default=None,
                         help="the notebook's workers parameter: parallel runs of its sweeps "
-                             "(0: one per core, 1: in the kernel's process)")
+                             "(0: cores // threads, 1: in the kernel's process)")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(run=_report)
     zoo = commands.add_parser("zoo", help="the bundled models").add_subparsers(

@@ -167,7 +167,7 @@ def make_executor(workers: int = 0, kind: str = "process", *,
     worker), ``"ray"`` a :class:`RayExecutor` of that many CPUs (or the cluster at
     ``$RAY_ADDRESS``). The caller shuts it down."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ValueError(f"workers must be an integer >= 0 (0: one per core), got {workers!r}")
+        raise ValueError(f"workers must be an integer >= 0 (0: fill the cores), got {workers!r}")
     if kind not in EXECUTOR_KINDS:
         raise ValueError(f"executor must be one of {list(EXECUTOR_KINDS)}, got {kind!r}")
     checks.positive_int(threads, "threads")

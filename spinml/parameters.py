@@ -10,7 +10,8 @@ kernel starts with the same rule the library applies later:
 - ``users``: distinct integers >= 0, as one, a list or comma-separated text;
 - ``seeds``: integers >= 0, as a list or comma-separated text (``"0,1,2"``);
 - ``alphas``: mixing fractions in [0, 1], as a list or comma-separated text;
-- ``workers``: parallel runs of a sweep, an integer >= 0 (0: one per core);
+- ``workers``: parallel runs of a sweep, an integer >= 0 (0: fill the cores,
+  ``cores // threads``);
 - ``executor``: where they run, ``"process"`` (a local pool) or ``"ray"``
   (:func:`spinml.executors.make_executor`).
 """
@@ -84,8 +85,8 @@ def parse_schemes(value: str, name: str = "schemes") -> list[str]:
 
 
 def parse_workers(value: int, name: str = "workers") -> int:
-    """Parallel runs: an integer >= 0, 0 meaning one per core."""
-    return non_negative_int(value, f"{name} (parallel runs, 0 = one per core)")
+    """Parallel runs: an integer >= 0, 0 meaning ``cores // threads``."""
+    return non_negative_int(value, f"{name} (parallel runs, 0 = fill the cores)")
 
 
 def _executor(value: str) -> str:

@@ -62,7 +62,7 @@ def test_check_value_applies_the_rule_of_the_name():
 
 
 def test_workers_and_executor_are_checked_by_name():
-    check_value("workers", 0)                       # one per core
+    check_value("workers", 0)                       # fill the cores
     check_value("workers", 3)
     check_value("executor", "ray")
     for bad in (-1, 1.5, True, "2"):

@@ -1,8 +1,9 @@
 """Privacy-utility figures from a sweep's tidy DataFrame (SpinML's Figure 3).
 
-Error bars are 95 % t-intervals over seeds: ``mean +- t_{0.975, n-1} * sd / sqrt(n)``
-(NaN, drawn as none, with a single seed). Baseline arms (rows of utility only,
-e.g. ``public``, ``references``, ``oracle``) are horizontal lines.
+Error bars are 95 % t-intervals over runs (every user and seed):
+``mean +- t_{0.975, n-1} * sd / sqrt(n)`` (NaN, drawn as none, with a single run).
+Baseline arms (rows of utility only, e.g. ``public``, ``references``, ``oracle``) are
+horizontal lines.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def privacy_utility(frame: pd.DataFrame, obj: str, metric: str, *,
                        edgecolors="crimson", linewidths=2, zorder=3)
     ax.set_xlabel(f"{obj}: {METRIC_NAMES.get(metric, metric)}")
     ax.set_ylabel(METRIC_NAMES.get(utility, utility))
-    seeds = int(both["n_y"].max())
-    ax.set_title(f"privacy vs utility ({obj}, {seeds} seed{'s' * (seeds > 1)}, 95 % CI)",
+    runs = int(both["n_y"].max())
+    ax.set_title(f"privacy vs utility ({obj}, {runs} run{'s' * (runs > 1)}, 95 % CI)",
                  fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -35,7 +35,7 @@ def test_privacy_utility_puts_each_scheme_at_its_means():
     points = {t.get_text(): t.xy for t in ax.texts}
     assert points["L0_L0"] == pytest.approx((0.26, 0.6))
     assert points["L2_L0"] == pytest.approx((0.36, 0.8))
-    assert "3 seeds" in ax.get_title() and "SIM" in ax.get_xlabel()
+    assert "3 runs" in ax.get_title() and "SIM" in ax.get_xlabel()
     assert len(ax.collections) >= 1                       # the highlight ring
     with pytest.raises(ValueError, match="no rows for object 'bowl'"):
         privacy_utility(sweep(), "bowl", "sim")
