@@ -17,7 +17,9 @@ unwritable output folder are refused with a message that names them. A file
 that is not a notebook is refused without echoing its contents. A notebook
 that declares ``output_dir`` gets the report folder there (while running: the
 staging folder that becomes it), so it can write its tables and other
-artefacts; notebooks should print paths relative to it.
+artefacts; notebooks should print paths relative to it. ``run.json`` records it as
+``"."`` and the executed notebook's papermill metadata its own name, so a report
+holds no path of the machine that wrote it.
 
 The report is built in a hidden staging folder and renamed into place when
 complete. A run that fails becomes ``<notebook>-<timestamp>-FAILED/`` with the
@@ -294,7 +296,7 @@ def run_report(
         parameters[OUTPUT_DIR] = os.path.relpath(staging)
     effective = declared | parameters
     if OUTPUT_DIR in declared:
-        effective[OUTPUT_DIR] = str((out / name).resolve())
+        effective[OUTPUT_DIR] = "."  # the report folder, where run.json lies
     run: dict[str, Any] = {
         "notebook": str(notebook),
         "parameters": effective,
@@ -327,6 +329,10 @@ def run_report(
                 else:
                     os.environ[var] = value
         nb = nbformat.read(executed, as_version=4)
+        # papermill records the staging path; record paths relative to the report instead
+        nb.metadata.papermill.input_path = os.path.relpath(notebook)
+        nb.metadata.papermill.output_path = executed.name
+        nbformat.write(nb, executed)
         run["figures"] = _extract_figures(nb, staging)
         run["tables"] = sorted(str(p.relative_to(staging)) for p in staging.rglob("*.csv"))
         _render_html(nb, staging / f"{notebook.stem}.html")

@@ -73,7 +73,9 @@ def test_report_folder_holds_notebook_html_figures_tables_and_run_json(tmp_path)
     assert run["status"] == "ok" and run["duration_s"] > 0
     assert run["parameters"] == {"n": 4, "scale": 2, "label": "x", "policy": "target=L1",
                                  "data": "", "test_data": "", "seed": 7,
-                                 "output_dir": str(folder.resolve())}
+                                 "output_dir": "."}
+    paths = json.loads((folder / "tiny.ipynb").read_text())["metadata"]["papermill"]
+    assert paths["output_path"] == "tiny.ipynb" and not Path(paths["input_path"]).is_absolute()
     assert run["overrides"] == {"n": 4, "scale": 2, "policy": "target=L1"}
     assert run["seeds"] == {"seed": 7}
     assert run["versions"]["papermill"] and run["versions"]["spinml"]
