@@ -26,7 +26,8 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from diffusers import ControlNetModel, StableDiffusionControlNetPipeline, StableDiffusionPipeline
+from diffusers.utils import logging as diffusers_logging
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from PIL import Image
@@ -43,6 +45,7 @@ from safetensors.numpy import load_file as load_arrays
 from safetensors.numpy import save_file as save_arrays
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
+from transformers.utils import logging as transformers_logging
 
 from spinml import checks
 from spinml.data.references import BACKGROUND
@@ -111,6 +114,23 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
     if image.shape[0] == image.shape[1] == size:
         return image
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+
+@contextmanager
+def _loading_bars(progress: bool) -> Iterator[None]:
+    """diffusers' and transformers' loading bars off while loading when ``progress`` is
+    off (their switches are global to the process; each is restored afterwards)."""
+    shown = [(lib, lib.is_progress_bar_enabled()) for lib in (diffusers_logging,
+                                                               transformers_logging)]
+    if not progress:
+        for lib, _ in shown:
+            lib.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for lib, enabled in shown:
+            if enabled:
+                lib.enable_progress_bar()
 
 
 class DiffusionGenerator(Estimator):
@@ -275,14 +295,16 @@ class DiffusionGenerator(Estimator):
                    "requires_safety_checker": False}
         if self.dtype is not None:
             options["torch_dtype"] = self.dtype
-        self.pipe_ = StableDiffusionPipeline.from_pretrained(path, **options).to(self.device_)
+        with _loading_bars(self.progress):
+            self.pipe_ = StableDiffusionPipeline.from_pretrained(path, **options).to(self.device_)
         self.pipe_.set_progress_bar_config(disable=True)
         self.controlnets_ = {}
         for kind, folder in nets.items():
             net = ControlNetModel.from_pretrained(folder, local_files_only=True,
                                                   torch_dtype=self.dtype or torch.float32)
             pipe = StableDiffusionControlNetPipeline(**self.pipe_.components,
-                                                     controlnet=net.to(self.device_))
+                                                     controlnet=net.to(self.device_),
+                                                     requires_safety_checker=False)
             pipe.set_progress_bar_config(disable=True)
             self.controlnets_[kind] = pipe
         self.image_size_ = self.pipe_.unet.config.sample_size * self.pipe_.vae_scale_factor

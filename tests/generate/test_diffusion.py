@@ -127,6 +127,22 @@ def test_generator_opens_nothing_but_its_models(tiny_sd, tmp_path):
     assert not outside, f"the generator opened {outside}"
 
 
+def test_loading_is_quiet_without_progress(tiny_sd, capsys):
+    """Under ``progress=False`` (pool workers, papermill) loading prints no bar of
+    diffusers or transformers and no safety-checker warning, and their process-wide
+    bar switches are left as they were."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    libraries = (diffusers_logging, transformers_logging)
+    assert all(lib.is_progress_bar_enabled() for lib in libraries)
+    _generator(tiny_sd)
+    assert capsys.readouterr().err == ""
+    assert all(lib.is_progress_bar_enabled() for lib in libraries)
+    DiffusionGenerator.from_pretrained(tiny_sd / "sd", device="cpu", progress=True)
+    assert "Loading pipeline components" in capsys.readouterr().err
+
+
 def test_bad_input(tiny_sd, tmp_path):
     with pytest.raises(ValueError, match="not a diffusers Stable Diffusion folder"):
         DiffusionGenerator.from_pretrained(tmp_path, device="cpu")
