@@ -11,8 +11,9 @@ interval over users instead (each user's seeds averaged first), the honest one
 where users differ more than seeds. Runs go through the experiment
 cache, so a rerun only reads files::
 
-    python benchmarks/utility.py --users 0 1 2 3 4 --seeds 0 1 2 \\
-        --schemes L0_L0 L1_L1 L2_L0 L0_L2 L2_L2 --json benchmarks/results/utility.json
+    python benchmarks/utility.py --users $(seq 0 17) --seeds 0 1 2 \\
+        --schemes L0_L0 L1_L1 L2_L0 L0_L2 L2_L2 --workers 2 --diagnose \\
+        --json benchmarks/results/utility.json
 
 ``--set name=value`` changes a :class:`~spinml.experiment.Settings` field
 (e.g. ``--set n_per_class=100`` or ``--set init=`` for training from scratch).
