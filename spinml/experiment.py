@@ -372,7 +372,8 @@ class Experiment:
             references, test = self.data()
             self._loaded["evaluator"] = Evaluator(references, test,
                                                   encoder=self.settings.encoder or None,
-                                                  adapt=self.settings.adapt)
+                                                  adapt=self.settings.adapt,
+                                                  progress=self.progress)
         return self._loaded["evaluator"]
 
     def upload(self, policy: SharingPolicy | str) -> SanitizedSet:

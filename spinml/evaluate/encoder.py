@@ -9,6 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from spinml.progress import loading_bars
+
 __all__ = ["ImageEncoder"]
 
 
@@ -16,12 +18,14 @@ class ImageEncoder:
     """``embed(images) -> (N, D)`` unit vectors: ``e = f(x) / ||f(x)||_2`` with ``f`` the
     model's ``get_image_features`` (its pooled, projected output).
 
-    ``path=None`` loads the bundled zoo encoder after checking its hashes.
+    ``path=None`` loads the bundled zoo encoder after checking its hashes;
+    ``progress=False`` hides transformers' loading bar.
     """
 
     def __init__(self, path: str | Path | None = None, *, device: str | None = None,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, progress: bool = True) -> None:
         from transformers import AutoImageProcessor, AutoModel
+        from transformers.utils import logging as transformers_logging
 
         if path is None:
             from spinml.zoo import zoo_path
@@ -35,7 +39,9 @@ class ImageEncoder:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         self.device = torch.device(device or "cpu")
-        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(self.device)
+        with loading_bars(progress, transformers_logging):
+            self.model = AutoModel.from_pretrained(self.path, local_files_only=True)
+        self.model.to(self.device)
         if not hasattr(self.model, "get_image_features"):
             raise ValueError(f"encoder folder {self.path} holds a "
                              f"{type(self.model).__name__}, which has no get_image_features")

@@ -118,11 +118,12 @@ class Evaluator:
     for the bundled zoo encoder. ``adapt``: measure utility with the model
     adapted on the device, its BatchNorm statistics recomputed on the
     references' images, labels unread (:meth:`~spinml.train.TrainedModel.adapt`).
+    ``progress=False`` hides the encoder's loading bar.
     """
 
     def __init__(self, references: ReferenceSet, test: ReferenceSet,
                  encoder: ImageEncoder | str | Path | None = None, *,
-                 adapt: bool = False) -> None:
+                 adapt: bool = False, progress: bool = True) -> None:
         if not isinstance(references, ReferenceSet) or not isinstance(test, ReferenceSet):
             raise TypeError("Evaluator takes the user's ReferenceSet and a real test ReferenceSet")
         if not len(references) or not len(test):
@@ -131,11 +132,12 @@ class Evaluator:
         self.test = test
         self.encoder = encoder
         self.adapt = adapt
+        self.progress = progress
         self._reals: dict[tuple[str, tuple[int, ...]], tuple[np.ndarray, ...]] = {}
 
     def _encoder(self) -> ImageEncoder:
         if not isinstance(self.encoder, ImageEncoder):
-            self.encoder = ImageEncoder(self.encoder)
+            self.encoder = ImageEncoder(self.encoder, progress=self.progress)
         return self.encoder
 
     def evaluate(self, *, model=None, synthetic: SyntheticSet | None = None,

@@ -26,8 +26,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +61,7 @@ from spinml.generate.prompts import MiniWorldPrompts, PromptSource
 from spinml.image import to_unit_range
 from spinml.io import atomic_dir, read_manifest
 from spinml.policy import Level
+from spinml.progress import loading_bars
 from spinml.seeding import derive_seed
 from spinml.zoo.tokenizer import IDENTIFIERS
 
@@ -114,23 +114,6 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
     if image.shape[0] == image.shape[1] == size:
         return image
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-
-
-@contextmanager
-def _loading_bars(progress: bool) -> Iterator[None]:
-    """diffusers' and transformers' loading bars off while loading when ``progress`` is
-    off (their switches are global to the process; each is restored afterwards)."""
-    shown = [(lib, lib.is_progress_bar_enabled()) for lib in (diffusers_logging,
-                                                               transformers_logging)]
-    if not progress:
-        for lib, _ in shown:
-            lib.disable_progress_bar()
-    try:
-        yield
-    finally:
-        for lib, enabled in shown:
-            if enabled:
-                lib.enable_progress_bar()
 
 
 class DiffusionGenerator(Estimator):
@@ -295,7 +278,7 @@ class DiffusionGenerator(Estimator):
                    "requires_safety_checker": False}
         if self.dtype is not None:
             options["torch_dtype"] = self.dtype
-        with _loading_bars(self.progress):
+        with loading_bars(self.progress, diffusers_logging, transformers_logging):
             self.pipe_ = StableDiffusionPipeline.from_pretrained(path, **options).to(self.device_)
         self.pipe_.set_progress_bar_config(disable=True)
         self.controlnets_ = {}
