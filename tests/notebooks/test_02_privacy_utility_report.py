@@ -42,7 +42,7 @@ def test_main_report_writes_finite_tables_figures_and_a_summary(report):
         assert len(table) > 2
     summary = (report / "summary.md").read_text()
     assert "target MI" in summary and "nan" not in summary.lower()
-    assert "vs public (interval n/a: one user and seed)" in summary
+    assert "points vs public (interval n/a: one user and seed)" in summary
     run = json.loads((report / "run.json").read_text())
     assert run["status"] == "ok" and run["parameters"]["n_per_class"] == 2
 
