@@ -92,6 +92,9 @@ def print_table(table: pd.DataFrame, by_user: pd.DataFrame,
         for ref in references:
             if f"diff_vs_{ref}" not in row:
                 continue
+            if row.arm == ref:
+                line += f" | {'':43}"
+                continue
             low, high = row[f"low_vs_{ref}"], row[f"high_vs_{ref}"]
             interval = ("n/a" if math.isnan(low)
                         else f"[{100 * low:+.1f}, {100 * high:+.1f}]")
