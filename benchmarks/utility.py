@@ -11,7 +11,7 @@ interval over users instead (each user's seeds averaged first), the honest one
 where users differ more than seeds. Runs go through the experiment
 cache, so a rerun only reads files::
 
-    python benchmarks/utility.py --users $(seq 0 17) --seeds 0 1 2 \\
+    python benchmarks/utility.py --users $(seq 0 24) --seeds 0 1 2 \\
         --schemes L0_L0 L1_L1 L2_L0 L0_L2 L2_L2 --workers 2 --diagnose \\
         --json benchmarks/results/utility.json
 
